@@ -1,0 +1,3 @@
+module github.com/owlstack/owl
+
+go 1.26
