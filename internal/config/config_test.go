@@ -100,13 +100,13 @@ read_timeout: 10s
 		t.Fatal(err)
 	}
 	want := defaults()
-	want.Addr = "flag:3"             // flag beats env and file
-	want.Log.Level = "warn"          // env beats file
-	want.Log.Format = "json"         // file beats default
-	want.Tags = []string{"x", "y"}   // env list
-	want.Pool.Size = 8               // file
-	want.Pool.Ratio = 0.5            // file
-	want.Pool.Enabled = true         // env
+	want.Addr = "flag:3"           // flag beats env and file
+	want.Log.Level = "warn"        // env beats file
+	want.Log.Format = "json"       // file beats default
+	want.Tags = []string{"x", "y"} // env list
+	want.Pool.Size = 8             // file
+	want.Pool.Ratio = 0.5          // file
+	want.Pool.Enabled = true       // env
 	want.ReadTimeout = 10 * time.Second
 	want.Dir = "/d"
 	if d := cmp.Diff(want, cfg); d != "" {
