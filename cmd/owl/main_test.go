@@ -61,7 +61,7 @@ func startOwl(t *testing.T, args ...string) (*exec.Cmd, string, *strings.Builder
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	urlc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -71,7 +71,7 @@ func startOwl(t *testing.T, args ...string) (*exec.Cmd, string, *strings.Builder
 				urlc <- m[1]
 			}
 		}
-		io.Copy(io.Discard, stdout)
+		_, _ = io.Copy(io.Discard, stdout)
 	}()
 	select {
 	case u := <-urlc:

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -142,7 +143,7 @@ func parseTargetFlags(cmd *cobra.Command, args []string, def string) (*targetFla
 		return nil, usagef(cmd, "unknown target %q; valid targets: %s", name, strings.Join(targetNames(), ", "))
 	}
 	if err := tf.fs.Parse(args); err != nil {
-		if err == pflag.ErrHelp {
+		if errors.Is(err, pflag.ErrHelp) {
 			tf.help = true
 			return tf, nil
 		}

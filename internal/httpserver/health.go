@@ -92,7 +92,7 @@ func (h *Health) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	if !ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
-	json.NewEncoder(w).Encode(struct {
+	_ = json.NewEncoder(w).Encode(struct { // a client gone away is not our error
 		Ready  bool          `json:"ready"`
 		Checks []CheckResult `json:"checks"`
 	}{ready, results})

@@ -147,7 +147,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			v := recover()
-			if v == nil || v == http.ErrAbortHandler {
+			if v == nil || v == http.ErrAbortHandler { //nolint:errorlint // a recovered value, never wrapped
 				if v != nil {
 					panic(v)
 				}

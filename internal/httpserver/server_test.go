@@ -40,7 +40,9 @@ func start(t *testing.T, opts Options, routes func(mux *http.ServeMux)) *testSer
 	go func() { ts.done <- srv.Run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
-		<-ts.done
+		if err := <-ts.done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
 	})
 	return ts
 }
@@ -171,7 +173,8 @@ func TestGracefulShutdownDrainsInFlight(t *testing.T) {
 		t.Errorf("Run = %v", err)
 	}
 	ts.done <- nil // for the cleanup
-	if _, err := http.Get(ts.url + "/healthz"); err == nil {
+	if resp, err := http.Get(ts.url + "/healthz"); err == nil {
+		resp.Body.Close()
 		t.Error("server still accepts connections after shutdown")
 	}
 }
@@ -184,7 +187,7 @@ func TestAdminHandlerServesPprof(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
+	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	code, body := get(t, "http://"+ln.Addr().String()+"/debug/pprof/")
 	if code != 200 || !strings.Contains(body, "goroutine") {

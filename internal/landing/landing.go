@@ -69,7 +69,7 @@ func (p *Page) Statuses(ctx context.Context) []Status {
 func (p *Page) ServeHTML(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	pageTmpl.Execute(w, struct {
+	_ = pageTmpl.Execute(w, struct { // a client gone away is not our error
 		*Page
 		Components []Status
 	}{p, p.Statuses(r.Context())})
@@ -79,7 +79,7 @@ func (p *Page) ServeHTML(w http.ResponseWriter, r *http.Request) {
 func (p *Page) ServeJSON(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	json.NewEncoder(w).Encode(struct {
+	_ = json.NewEncoder(w).Encode(struct { // a client gone away is not our error
 		Version    string   `json:"version"`
 		Components []Status `json:"components"`
 	}{p.Version, p.Statuses(r.Context())})

@@ -1,0 +1,60 @@
+# owl: the two commands are `make up` (run everything) and `make test`.
+GO       ?= go
+TOOLS    := $(GO) tool -modfile=tools/go.mod
+PKGS     := ./...
+ARGS     ?=
+
+.PHONY: up build test test-go test-e2e check fmt-check vet staticcheck lint fuzz-seeds bench-once bench tidy-check clean
+
+## up: run the whole platform in one process (owl up); pass flags with ARGS="--addr 127.0.0.1:9090"
+up:
+	$(GO) run ./cmd/owl up $(ARGS)
+
+## build: build bin/owl
+build:
+	$(GO) build -o bin/owl ./cmd/owl
+
+## test: every test: Go tests with the race detector (real PostgreSQL) and the browser tests
+test: test-go test-e2e
+
+test-go:
+	@scripts/ensure-postgres.sh
+	$(GO) test -race -count=1 $(PKGS)
+
+test-e2e: build
+	@scripts/ensure-browser.sh
+	cd e2e && OWL_BIN=$(CURDIR)/bin/owl npm test
+
+## check: make test plus formatting, vet, staticcheck, golangci-lint, fuzz seeds, benchmarks once and a go mod tidy check
+check: test fmt-check vet staticcheck lint fuzz-seeds bench-once tidy-check
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+staticcheck:
+	$(TOOLS) staticcheck $(PKGS)
+
+lint:
+	$(TOOLS) golangci-lint run $(PKGS)
+
+## fuzz-seeds: run every fuzz target over its seed corpus (testdata/fuzz)
+fuzz-seeds:
+	$(GO) test -count=1 -run='^Fuzz' $(PKGS)
+
+## bench-once: every benchmark once, so none can rot; long ones skip under -short
+bench-once:
+	$(GO) test -count=1 -short -run='^$$' -bench=. -benchtime=1x $(PKGS)
+
+## bench: the benchmarks in earnest
+bench:
+	$(GO) test -count=1 -run='^$$' -bench=. -benchmem $(PKGS)
+
+tidy-check:
+	$(GO) mod tidy -diff
+	cd tools && $(GO) mod tidy -diff
+
+clean:
+	rm -rf bin e2e/artifacts
