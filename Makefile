@@ -4,7 +4,7 @@ TOOLS    := $(GO) tool -modfile=tools/go.mod
 PKGS     := ./...
 ARGS     ?=
 
-.PHONY: up build test test-go test-e2e check fmt-check vet staticcheck lint fuzz-seeds bench-once bench tidy-check clean
+.PHONY: proto up build test test-go test-e2e check fmt-check vet staticcheck lint fuzz-seeds bench-once bench tidy-check clean
 
 ## up: run the whole platform in one process (owl up); pass flags with ARGS="--addr 127.0.0.1:9090"
 up:
@@ -58,3 +58,9 @@ tidy-check:
 
 clean:
 	rm -rf bin e2e/artifacts
+
+## proto: regenerate the Go code of the .proto schemas (needs protoc: apt-get install protobuf-compiler)
+proto:
+	@command -v protoc >/dev/null || { echo "protoc is missing: install it with 'apt-get install protobuf-compiler'"; exit 1; }
+	$(GO) build -modfile=tools/go.mod -o bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
+	protoc --plugin=protoc-gen-go=bin/protoc-gen-go --go_out=. --go_opt=module=github.com/owlstack/owl internal/course/snapshot/snapshotpb/snapshot.proto

@@ -24,9 +24,11 @@ var layers = map[string]string{
 	"internal/pgtest":     "platform",
 
 	// Session generator (seed 001).
-	"internal/course":  "generator",
-	"internal/session": "generator",
-	"internal/memory":  "generator",
+	"internal/course":      "generator",
+	"internal/session":     "generator",
+	"internal/memory":      "generator",
+	"internal/coursestore": "generator",
+	"internal/coursecache": "generator",
 
 	// Request tracing (seed 003).
 	"internal/tracing": "tracing",

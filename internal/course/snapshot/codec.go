@@ -1,0 +1,263 @@
+package snapshot
+
+import (
+	"fmt"
+
+	"github.com/owlstack/owl/internal/course"
+	pb "github.com/owlstack/owl/internal/course/snapshot/snapshotpb"
+)
+
+// toProto converts a compiled course into its snapshot payload. Source
+// positions are not kept: a server has no use for them.
+func toProto(c *course.Course, skills []course.SkillChallenges) *pb.Payload {
+	pc := &pb.Course{
+		Target:            &pb.Language{Name: c.Target.Name, Code: c.Target.Code},
+		Source:            &pb.Language{Name: c.Source.Name, Code: c.Source.Code},
+		License:           &pb.License{ShortName: c.License.ShortName, Name: c.License.Name, Link: c.License.Link},
+		Repository:        c.Repository,
+		SpecialCharacters: c.SpecialCharacters,
+		AudioEnabled:      c.Settings.Audio.Enabled,
+	}
+	for _, t := range c.Settings.Audio.TTS {
+		pc.Tts = append(pc.Tts, &pb.TTS{Provider: t.Provider, Voice: t.Voice, Engine: t.Engine})
+	}
+	if h := c.Settings.Hunspell; h != nil {
+		pc.Hunspell = &pb.Hunspell{Source: h.Source, Target: h.Target}
+	}
+	for _, m := range c.Modules {
+		pm := &pb.Module{Name: m.Name, Dir: m.Dir}
+		for _, s := range m.Skills {
+			ps := &pb.Skill{Name: s.Name, Id: s.ID, Thumbnails: s.Thumbnails, Introduction: s.Introduction, File: s.File}
+			for _, w := range s.Words {
+				ps.Words = append(ps.Words, &pb.Word{Target: w.Target, Source: w.Source, Images: w.Images, HasImages: w.Images != nil})
+			}
+			for _, p := range s.Phrases {
+				ps.Phrases = append(ps.Phrases, &pb.Phrase{Target: p.Target, Source: p.Source})
+			}
+			for _, d := range s.Dictionary {
+				ps.Dictionary = append(ps.Dictionary, &pb.Definition{Word: d.Word, Meanings: d.Meanings, InTarget: d.InTarget})
+			}
+			pm.Skills = append(pm.Skills, ps)
+		}
+		pc.Modules = append(pc.Modules, pm)
+	}
+	p := &pb.Payload{Course: pc}
+	for _, sc := range skills {
+		ps := &pb.SkillChallenges{Id: sc.ID, Levels: uint32(sc.Levels)}
+		for _, ch := range sc.Challenges {
+			ps.Challenges = append(ps.Challenges, challengeToProto(ch))
+		}
+		p.Skills = append(p.Skills, ps)
+	}
+	return p
+}
+
+func int32s(in []int) []int32 {
+	if in == nil {
+		return nil
+	}
+	out := make([]int32, len(in))
+	for i, v := range in {
+		out[i] = int32(v)
+	}
+	return out
+}
+
+func ints(in []int32) []int {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]int, len(in))
+	for i, v := range in {
+		out[i] = int(v)
+	}
+	return out
+}
+
+func defsToProto(in []course.WordDefinition) []*pb.WordDefinition {
+	out := make([]*pb.WordDefinition, len(in))
+	for i, d := range in {
+		out[i] = &pb.WordDefinition{Word: d.Word, Definition: d.Definition}
+	}
+	return out
+}
+
+func challengeToProto(ch course.Challenge) *pb.Challenge {
+	m := ch.Metadata()
+	pc := &pb.Challenge{Id: m.ID, Priority: int32(m.Priority), Group: m.Group, Words: int32s(m.Words), Phrases: int32s(m.Phrases), Terms: m.Terms}
+	switch c := ch.(type) {
+	case *course.Cards:
+		pc.Kind = &pb.Challenge_Cards{Cards: &pb.Cards{Pictures: c.Pictures, FormInTargetLanguage: c.FormInTargetLanguage, MeaningInSourceLanguage: c.MeaningInSourceLanguage}}
+	case *course.Options:
+		pc.Kind = &pb.Challenge_Options{Options: &pb.Options{FormInTargetLanguage: c.FormInTargetLanguage, MeaningInSourceLanguage: c.MeaningInSourceLanguage, Audio: c.Audio, Distractors: c.Distractors}}
+	case *course.ShortInput:
+		pc.Kind = &pb.Challenge_ShortInput{ShortInput: &pb.ShortInput{Pictures: c.Pictures, FormInTargetLanguage: c.FormInTargetLanguage, Phrase: defsToProto(c.Phrase)}}
+	case *course.Listening:
+		pc.Kind = &pb.Challenge_Listening{Listening: &pb.Listening{Answer: c.Answer, Meaning: c.Meaning, Audio: c.Audio}}
+	case *course.Chips:
+		sol := make([]*pb.Solution, len(c.Solutions))
+		for i, s := range c.Solutions {
+			sol[i] = &pb.Solution{Chips: s}
+		}
+		pc.Kind = &pb.Challenge_Chips{Chips: &pb.Chips{TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Phrase: defsToProto(c.Phrase), Chips: c.Chips, Solutions: sol, FormattedSolution: c.FormattedSolution}}
+	case *course.ReverseTranslation:
+		pc.Kind = &pb.Challenge_ReverseTranslation{ReverseTranslation: &pb.ReverseTranslation{TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Prompt: c.Prompt, Phrase: defsToProto(c.Phrase), Answers: c.Answers, FormattedSolution: c.FormattedSolution}}
+	case *course.MissingWord:
+		pc.Kind = &pb.Challenge_MissingWord{MissingWord: &pb.MissingWord{Before: c.Before, After: c.After, Answer: c.Answer, Choices: c.Choices, Meaning: c.Meaning, FormattedSolution: c.FormattedSolution}}
+	case *course.Speaking:
+		pc.Kind = &pb.Challenge_Speaking{Speaking: &pb.Speaking{Phrase: c.Phrase, Meaning: c.Meaning, Answers: c.Answers, Audio: c.Audio}}
+	case *course.MatchPairs:
+		pairs := make([]*pb.Pair, len(c.Pairs))
+		for i, p := range c.Pairs {
+			pairs[i] = &pb.Pair{Target: p.Target, Source: p.Source}
+		}
+		pc.Kind = &pb.Challenge_MatchPairs{MatchPairs: &pb.MatchPairs{Pairs: pairs}}
+	default:
+		panic(fmt.Sprintf("snapshot: challenge type %T has no snapshot encoding", ch))
+	}
+	return pc
+}
+
+// fromProto rebuilds the course and its challenges from a payload. It
+// returns an error, never panics, on payloads that do not fit together.
+func fromProto(p *pb.Payload) (*course.Course, []course.SkillChallenges, error) {
+	d := decoder{strs: make(map[string]string)}
+	pc := p.GetCourse()
+	if pc == nil {
+		return nil, nil, corrupt("payload has no course")
+	}
+	c := &course.Course{
+		Target:            course.Language{Name: d.s(pc.GetTarget().GetName()), Code: d.s(pc.GetTarget().GetCode())},
+		Source:            course.Language{Name: d.s(pc.GetSource().GetName()), Code: d.s(pc.GetSource().GetCode())},
+		License:           course.License{ShortName: pc.GetLicense().GetShortName(), Name: pc.GetLicense().GetName(), Link: pc.GetLicense().GetLink()},
+		Repository:        pc.Repository,
+		SpecialCharacters: d.ss(pc.SpecialCharacters),
+	}
+	c.Settings.Audio.Enabled = pc.AudioEnabled
+	for _, t := range pc.Tts {
+		c.Settings.Audio.TTS = append(c.Settings.Audio.TTS, course.TTS{Provider: t.Provider, Voice: t.Voice, Engine: t.Engine})
+	}
+	if h := pc.Hunspell; h != nil {
+		c.Settings.Hunspell = &course.Hunspell{Source: h.Source, Target: h.Target}
+	}
+	nskills := 0
+	for _, pm := range pc.Modules {
+		m := course.Module{Name: d.s(pm.Name), Dir: d.s(pm.Dir), Skills: make([]course.Skill, 0, len(pm.Skills))}
+		for _, ps := range pm.Skills {
+			s := course.Skill{Name: d.s(ps.Name), ID: d.s(ps.Id), Thumbnails: d.ss(ps.Thumbnails), Introduction: ps.Introduction, File: d.s(ps.File)}
+			s.Words = make([]course.Word, len(ps.Words))
+			for i, w := range ps.Words {
+				s.Words[i] = course.Word{Target: d.ss(w.Target), Source: d.ss(w.Source), Images: d.ss(w.Images)}
+				if w.HasImages && w.Images == nil {
+					s.Words[i].Images = []string{}
+				}
+			}
+			s.Phrases = make([]course.Phrase, len(ps.Phrases))
+			for i, ph := range ps.Phrases {
+				s.Phrases[i] = course.Phrase{Target: d.ss(ph.Target), Source: d.ss(ph.Source)}
+			}
+			s.Dictionary = make([]course.Definition, len(ps.Dictionary))
+			for i, def := range ps.Dictionary {
+				s.Dictionary[i] = course.Definition{Word: d.s(def.Word), Meanings: d.ss(def.Meanings), InTarget: def.InTarget}
+			}
+			m.Skills = append(m.Skills, s)
+			nskills++
+		}
+		c.Modules = append(c.Modules, m)
+	}
+	if len(p.Skills) != nskills {
+		return nil, nil, corrupt("payload has challenges for %d skills, its course has %d", len(p.Skills), nskills)
+	}
+	skills := make([]course.SkillChallenges, len(p.Skills))
+	for i, ps := range p.Skills {
+		sc := course.SkillChallenges{ID: d.s(ps.Id), Levels: int(ps.Levels), Challenges: make([]course.Challenge, 0, len(ps.Challenges))}
+		for j, pch := range ps.Challenges {
+			ch, err := d.challenge(pch)
+			if err != nil {
+				return nil, nil, corrupt("skill %d challenge %d: %v", i, j, err)
+			}
+			sc.Challenges = append(sc.Challenges, ch)
+		}
+		skills[i] = sc
+	}
+	return c, skills, nil
+}
+
+func (d *decoder) challenge(pc *pb.Challenge) (course.Challenge, error) {
+	meta := course.Meta{ID: pc.Id, Priority: int(pc.Priority), Group: d.s(pc.Group), Words: ints(pc.Words), Phrases: ints(pc.Phrases), Terms: d.ss(pc.Terms)}
+	switch k := pc.Kind.(type) {
+	case *pb.Challenge_Cards:
+		c := k.Cards
+		return &course.Cards{Type: course.TypeCards, Pictures: d.ss(c.Pictures), FormInTargetLanguage: d.s(c.FormInTargetLanguage), MeaningInSourceLanguage: d.s(c.MeaningInSourceLanguage), Meta: meta}, nil
+	case *pb.Challenge_Options:
+		c := k.Options
+		return &course.Options{Type: course.TypeOptions, FormInTargetLanguage: d.s(c.FormInTargetLanguage), MeaningInSourceLanguage: d.s(c.MeaningInSourceLanguage), Audio: d.s(c.Audio), Distractors: d.ss(c.Distractors), Meta: meta}, nil
+	case *pb.Challenge_ShortInput:
+		c := k.ShortInput
+		return &course.ShortInput{Type: course.TypeShortInput, Pictures: d.ss(c.Pictures), FormInTargetLanguage: d.ss(c.FormInTargetLanguage), Phrase: d.defs(c.Phrase), Meta: meta}, nil
+	case *pb.Challenge_Listening:
+		c := k.Listening
+		return &course.Listening{Type: course.TypeListening, Answer: d.s(c.Answer), Meaning: d.s(c.Meaning), Audio: d.s(c.Audio), Meta: meta}, nil
+	case *pb.Challenge_Chips:
+		c := k.Chips
+		sol := make([][]string, len(c.Solutions))
+		for i, s := range c.Solutions {
+			sol[i] = d.ss(s.Chips)
+		}
+		return &course.Chips{Type: course.TypeChips, TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Phrase: d.defs(c.Phrase), Chips: d.ss(c.Chips), Solutions: sol, FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
+	case *pb.Challenge_ReverseTranslation:
+		c := k.ReverseTranslation
+		return &course.ReverseTranslation{Type: course.TypeReverseTranslation, TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Prompt: d.s(c.Prompt), Phrase: d.defs(c.Phrase), Answers: d.ss(c.Answers), FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
+	case *pb.Challenge_MissingWord:
+		c := k.MissingWord
+		return &course.MissingWord{Type: course.TypeMissingWord, Before: d.s(c.Before), After: d.s(c.After), Answer: d.s(c.Answer), Choices: d.ss(c.Choices), Meaning: d.s(c.Meaning), FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
+	case *pb.Challenge_Speaking:
+		c := k.Speaking
+		return &course.Speaking{Type: course.TypeSpeaking, Phrase: d.s(c.Phrase), Meaning: d.s(c.Meaning), Answers: d.ss(c.Answers), Audio: d.s(c.Audio), Meta: meta}, nil
+	case *pb.Challenge_MatchPairs:
+		pairs := make([]course.Pair, len(k.MatchPairs.Pairs))
+		for i, p := range k.MatchPairs.Pairs {
+			pairs[i] = course.Pair{Target: d.s(p.Target), Source: d.s(p.Source)}
+		}
+		return &course.MatchPairs{Type: course.TypeMatchPairs, Pairs: pairs, Meta: meta}, nil
+	default:
+		return nil, fmt.Errorf("challenge %q has no known type (written by a newer owl?)", pc.Id)
+	}
+}
+
+// decoder rebuilds course values from a payload, sharing one copy of each
+// distinct string: challenges repeat the course's words many times over, and
+// sharing them keeps the in-memory course several times smaller.
+type decoder struct {
+	strs map[string]string
+}
+
+func (d *decoder) s(v string) string {
+	if v == "" {
+		return ""
+	}
+	if c, ok := d.strs[v]; ok {
+		return c
+	}
+	d.strs[v] = v
+	return v
+}
+
+func (d *decoder) ss(in []string) []string {
+	if in == nil {
+		return nil
+	}
+	out := make([]string, len(in))
+	for i, v := range in {
+		out[i] = d.s(v)
+	}
+	return out
+}
+
+func (d *decoder) defs(in []*pb.WordDefinition) []course.WordDefinition {
+	out := make([]course.WordDefinition, len(in))
+	for i, w := range in {
+		out[i] = course.WordDefinition{Word: d.s(w.Word), Definition: d.s(w.Definition)}
+	}
+	return out
+}

@@ -1,0 +1,145 @@
+package snapshot
+
+import (
+	"github.com/owlstack/owl/internal/course"
+	pb "github.com/owlstack/owl/internal/course/snapshot/snapshotpb"
+)
+
+// Course is a compiled course in memory, as the session generator uses it:
+// immutable once loaded and shared by every request without locks.
+type Course struct {
+	Header *Header
+	Course *course.Course
+	// Skills are the skills with their challenges, in course order.
+	Skills []Skill
+
+	skillByID map[string]int32
+	byTerm    map[string][]ChallengeRef
+}
+
+// Skill is one skill of a compiled course with its challenges and indexes.
+type Skill struct {
+	*course.Skill
+	// Module is the index of the skill's module in Course.Modules.
+	Module int
+	// OpaqueID is the skill's id in LibreLingo's exports.
+	OpaqueID string
+	// Levels is the skill's number of levels.
+	Levels     int
+	Challenges []course.Challenge
+	// WordChallenges and PhraseChallenges list, for each word and phrase of
+	// the skill, the indexes in Challenges of the challenges made from it.
+	WordChallenges   [][]int32
+	PhraseChallenges [][]int32
+}
+
+// ChallengeRef locates a challenge in a compiled course.
+type ChallengeRef struct {
+	Skill     int32
+	Challenge int32
+}
+
+// NewCourse indexes a course and its derived challenges (one entry per skill,
+// in course order) for serving.
+func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges) *Course {
+	out := &Course{
+		Header:    h,
+		Course:    c,
+		skillByID: make(map[string]int32),
+		byTerm:    make(map[string][]ChallengeRef),
+	}
+	i := 0
+	for m := range c.Modules {
+		for s := range c.Modules[m].Skills {
+			sk := &c.Modules[m].Skills[s]
+			sc := challenges[i]
+			skill := Skill{
+				Skill:            sk,
+				Module:           m,
+				OpaqueID:         sc.ID,
+				Levels:           sc.Levels,
+				Challenges:       sc.Challenges,
+				WordChallenges:   make([][]int32, len(sk.Words)),
+				PhraseChallenges: make([][]int32, len(sk.Phrases)),
+			}
+			for ci, ch := range sc.Challenges {
+				meta := ch.Metadata()
+				for _, w := range meta.Words {
+					if w >= 0 && w < len(skill.WordChallenges) {
+						skill.WordChallenges[w] = append(skill.WordChallenges[w], int32(ci))
+					}
+				}
+				for _, p := range meta.Phrases {
+					if p >= 0 && p < len(skill.PhraseChallenges) {
+						skill.PhraseChallenges[p] = append(skill.PhraseChallenges[p], int32(ci))
+					}
+				}
+				for _, t := range meta.Terms {
+					out.byTerm[t] = append(out.byTerm[t], ChallengeRef{Skill: int32(i), Challenge: int32(ci)})
+				}
+			}
+			out.skillByID[sk.ID] = int32(i)
+			out.Skills = append(out.Skills, skill)
+			i++
+		}
+	}
+	return out
+}
+
+// SkillByID returns the skill whose YAML Id is id.
+func (c *Course) SkillByID(id string) (*Skill, bool) {
+	i, ok := c.skillByID[id]
+	if !ok {
+		return nil, false
+	}
+	return &c.Skills[i], true
+}
+
+// ChallengesForTerm returns the challenges that practise a target-language
+// word or term (lowercased, as in course.Meta.Terms), across all skills.
+func (c *Course) ChallengesForTerm(term string) []ChallengeRef { return c.byTerm[term] }
+
+// Challenge returns the challenge at ref.
+func (c *Course) Challenge(ref ChallengeRef) course.Challenge {
+	return c.Skills[ref.Skill].Challenges[ref.Challenge]
+}
+
+// Summarize counts the modules, skills, words, phrases and challenges by type.
+func Summarize(c *course.Course, challenges []course.SkillChallenges) *pb.Summary {
+	s := &pb.Summary{Modules: uint32(len(c.Modules))}
+	counts := map[course.Type]uint32{}
+	for _, sk := range c.Skills() {
+		s.Skills++
+		s.Words += uint32(len(sk.Words))
+		s.Phrases += uint32(len(sk.Phrases))
+	}
+	for _, sc := range challenges {
+		for _, ch := range sc.Challenges {
+			counts[ch.ChallengeType()]++
+		}
+	}
+	for _, t := range course.Types {
+		s.Challenges = append(s.Challenges, &pb.TypeCount{Type: string(t), Count: counts[t]})
+	}
+	return s
+}
+
+// Compile encodes a course and its derived challenges into a snapshot file.
+// h supplies the course id and version and the compiler version.
+func Compile(h Header, c *course.Course, challenges []course.SkillChallenges) ([]byte, error) {
+	h.Summary = Summarize(c, challenges)
+	return Encode(h, toProto(c, challenges))
+}
+
+// Load verifies and decodes a snapshot file into a course ready to serve.
+func Load(data []byte) (*Course, error) {
+	h, p, err := Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	c, challenges, err := fromProto(p)
+	if err != nil {
+		return nil, err
+	}
+	return NewCourse(h, c, challenges), nil
+}
