@@ -68,6 +68,7 @@ func Write(dir string, o Options) error {
     Name: Creative Commons Zero v1.0 Universal
     Short name: CC0 1.0
     Link: https://creativecommons.org/publicdomain/zero/1.0/
+  Repository: https://github.com/owlstack/owl
   Special characters: []
 
 Modules:
@@ -98,23 +99,28 @@ Modules:
 				return fmt.Errorf("coursegen: %d words are too few for %d skills", o.Words, skills)
 			}
 			sk.WriteString("Phrases:\n")
-			for range nPhrases {
+			// Each phrase ends with a word of its own, so that no two
+			// phrases are the same; it joins the skill's dictionary.
+			tags := make([]pair, nPhrases)
+			for i := range nPhrases {
 				n := 3 + rng.IntN(3)
 				t, src := make([]string, n), make([]string, n)
 				for j := range n {
 					p := vocab[rng.IntN(len(vocab))]
 					t[j], src[j] = p.target, p.source
 				}
+				tags[i] = pair{word(o.Words+phraseNo, targetSyllables), word(o.Words+phraseNo, sourceSyllables)}
 				t[0] = strings.ToUpper(t[0][:1]) + t[0][1:]
-				fmt.Fprintf(&sk, "  - Phrase: %s %d\n    Translation: %s %d\n\n", strings.Join(t, " "), phraseNo, strings.Join(src, " "), phraseNo)
+				fmt.Fprintf(&sk, "  - Phrase: %s %s\n    Translation: %s %s\n\n", strings.Join(t, " "), tags[i].target, strings.Join(src, " "), tags[i].source)
 				phraseNo++
 			}
 			sk.WriteString("Mini-dictionary:\n  Synthetic:\n")
-			for _, p := range vocab {
+			dict := append(vocab, tags...)
+			for _, p := range dict {
 				fmt.Fprintf(&sk, "    - %s: %s\n", p.target, p.source)
 			}
 			sk.WriteString("  English:\n")
-			for _, p := range vocab {
+			for _, p := range dict {
 				fmt.Fprintf(&sk, "    - %s: %s\n", p.source, p.target)
 			}
 			if err := writeFile(filepath.Join(dir, mdir, "skills", file), sk.String()); err != nil {
