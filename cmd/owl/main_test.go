@@ -26,7 +26,24 @@ func TestMain(m *testing.M) {
 func TestScripts(t *testing.T) {
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// truncate FILE cuts a file to half its length.
+			"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 1 {
+					ts.Fatalf("usage: truncate FILE")
+				}
+				path := ts.MkAbs(args[0])
+				info, err := os.Stat(path)
+				ts.Check(err)
+				ts.Check(os.Truncate(path, info.Size()/2))
+			},
+		},
 		Setup: func(e *testscript.Env) error {
+			demo, err := filepath.Abs("../../examples/courses/owl-demo")
+			if err != nil {
+				return err
+			}
+			e.Setenv("DEMO_COURSE", demo)
 			// A clean environment: no OWL_* setting leaks in from the caller.
 			for _, kv := range os.Environ() {
 				if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "OWL_") {

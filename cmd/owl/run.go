@@ -85,6 +85,7 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newServeCmd(e),
 		newConfigCmd(e),
 		newVersionCmd(e),
+		newCourseCmd(e),
 	)
 	return root
 }

@@ -80,7 +80,7 @@ Stop it with Ctrl-C.`,
 
 // startAll assembles target all: the web server with the landing page and
 // every system registered so far, and the admin server.
-func startAll(_ context.Context, p *process, cfg *allConfig) error {
+func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 	if err := os.MkdirAll(cfg.Data, 0o755); err != nil {
 		return fmt.Errorf("data folder: %w", err)
 	}
@@ -108,6 +108,11 @@ func startAll(_ context.Context, p *process, cfg *allConfig) error {
 		p.add(runner.Component{Name: "admin", Run: admin.Run}, landing.Entry{
 			Description: "pprof profiles and operational endpoints on a separate listener (" + adminURL + ")",
 		})
+	}
+
+	if _, err := startCourses(ctx, p, cfg.Data); err != nil {
+		ln.Close()
+		return err
 	}
 
 	page := &landing.Page{Title: "owl", Version: versionString(), Entries: p.entries, Health: p.health}

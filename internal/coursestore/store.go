@@ -18,7 +18,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -74,9 +76,20 @@ type Store struct {
 }
 
 // Open opens the store at a gocloud.dev/blob URL, such as
-// file:///var/lib/owl/store?create_dir=true or
+// file:///var/lib/owl/store or
 // s3://bucket?region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true.
+// A plain path, with no scheme, is a local folder, created when missing.
 func Open(ctx context.Context, url string) (*Store, error) {
+	if !strings.Contains(url, "://") {
+		dir, err := filepath.Abs(url)
+		if err != nil {
+			return nil, fmt.Errorf("open course store %s: %w", url, err)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("open course store: %w", err)
+		}
+		url = "file://" + filepath.ToSlash(dir) + "?metadata=skip"
+	}
 	b, err := blob.OpenBucket(ctx, url)
 	if err != nil {
 		return nil, fmt.Errorf("open course store %s: %w", redactURL(url), err)
