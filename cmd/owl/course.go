@@ -65,7 +65,7 @@ func (s *sourceFlags) load(cmd *cobra.Command, e *env) (*course.Course, error) {
 	stage(e, "loading %s", s.src)
 	c, diags, err := librelingo.Load(s.src, opts)
 	if diags != nil {
-		diags.WriteTo(e.stderr)
+		_, _ = diags.WriteTo(e.stderr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("course %s has errors; nothing was written", s.src)
@@ -110,7 +110,7 @@ func compileFS(fsys fs.FS, root, id string) ([]byte, error) {
 	c, diags, err := librelingo.LoadFS(fsys, root, librelingo.Options{})
 	if err != nil {
 		var b strings.Builder
-		diags.WriteTo(&b)
+		_, _ = diags.WriteTo(&b)
 		return nil, fmt.Errorf("course %s: %w\n%s", root, err, b.String())
 	}
 	return compileCourse(c, id, "")

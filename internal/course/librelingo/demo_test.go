@@ -14,11 +14,11 @@ func TestDemoCourse(t *testing.T) {
 	dir := demoCourse(t)
 	c, diags, err := Load(dir, Options{Strict: true, Assets: os.DirFS(filepath.Join(dir, "images"))})
 	if err != nil {
-		diags.WriteTo(testWriter{t})
+		_, _ = diags.WriteTo(testWriter{t})
 		t.Fatal(err)
 	}
 	if len(diags.List) != 0 {
-		diags.WriteTo(testWriter{t})
+		_, _ = diags.WriteTo(testWriter{t})
 		t.Fatalf("the demo course has %d diagnostics, want none", len(diags.List))
 	}
 	var modules, skills, words, phrases int
