@@ -86,6 +86,7 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newConfigCmd(e),
 		newVersionCmd(e),
 		newCourseCmd(e),
+		newTraceCmd(e),
 	)
 	return root
 }

@@ -90,7 +90,12 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 	if err != nil {
 		return err
 	}
-	web := httpserver.New("web", ln, p.mux, opts, p.reg, p.health, p.log)
+	webOpts := opts
+	if webOpts.Trace, err = startTracing(p, cfg.Data); err != nil {
+		ln.Close()
+		return err
+	}
+	web := httpserver.New("web", ln, p.mux, webOpts, p.reg, p.health, p.log)
 	p.add(runner.Component{Name: "web", Run: web.Run}, landing.Entry{
 		Description: "this page, health, readiness and metrics of the process",
 		Link:        "/",

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/owlstack/owl/internal/metrics"
+	"github.com/owlstack/owl/internal/tracectx"
 )
 
 // Options are the limits and timeouts of one HTTP server.
@@ -32,6 +33,9 @@ type Options struct {
 	// DrainTimeout is how long in-flight requests may take to finish once
 	// shutdown starts.
 	DrainTimeout time.Duration
+	// Trace, when set, continues or starts the trace of every request and
+	// writes its access-log record (tracectx.Tracer.Handler).
+	Trace *tracectx.Tracer
 }
 
 // DefaultOptions are the limits used when a service sets none.
@@ -70,8 +74,14 @@ func Listen(addr string) (net.Listener, error) {
 func New(name string, ln net.Listener, handler http.Handler, opts Options, reg prometheus.Registerer, health *Health, log *slog.Logger) *Server {
 	// The mux records the matched route on the request it is given, so the
 	// instrumenting layer must pass its request through unchanged; the body
-	// limit copies the request and therefore goes outside.
-	h := http.MaxBytesHandler(instrument(name, reg, recoverPanics(log, handler)), opts.MaxBodyBytes)
+	// limit copies the request and therefore goes outside. Tracing copies
+	// the request too (to add its context) and reads the route from its
+	// copy, so it goes between the two.
+	var inner http.Handler = instrument(name, reg, recoverPanics(log, handler))
+	if opts.Trace != nil {
+		inner = opts.Trace.Handler(inner)
+	}
+	h := http.MaxBytesHandler(inner, opts.MaxBodyBytes)
 	return &Server{
 		name: name,
 		ln:   ln,
@@ -154,7 +164,7 @@ func recoverPanics(log *slog.Logger, next http.Handler) http.Handler {
 				return
 			}
 			// The path only: the query string may carry personal data.
-			log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
+			log.ErrorContext(r.Context(), "handler panic", "method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v))
 			http.Error(w, "internal server error", http.StatusInternalServerError)
 		}()
 		next.ServeHTTP(w, r)
