@@ -280,7 +280,7 @@ root (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx) or the 32-hex trace id.`,
 			r := tracing.NewReader(f, in)
 			for {
 				t, err := r.Next()
-				if err == io.EOF {
+				if errors.Is(err, io.EOF) {
 					return fmt.Errorf("trace %s not found in %s", id.Root(), in)
 				}
 				if err != nil {

@@ -77,7 +77,7 @@ func New(name string, ln net.Listener, handler http.Handler, opts Options, reg p
 	// limit copies the request and therefore goes outside. Tracing copies
 	// the request too (to add its context) and reads the route from its
 	// copy, so it goes between the two.
-	var inner http.Handler = instrument(name, reg, recoverPanics(log, handler))
+	inner := instrument(name, reg, recoverPanics(log, handler))
 	if opts.Trace != nil {
 		inner = opts.Trace.Handler(inner)
 	}

@@ -54,7 +54,10 @@ func TestHTTPServerTraces(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("server: %v", err)
+		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("server did not stop")
 	}

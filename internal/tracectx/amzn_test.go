@@ -1,6 +1,7 @@
 package tracectx
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -104,8 +105,8 @@ func TestParseAmznRejects(t *testing.T) {
 		{root + ";k=" + strings.Repeat("v", maxAmznLen), "too_long"},
 	} {
 		_, err := ParseAmzn(tc.in)
-		he, ok := err.(*HeaderError)
-		if !ok || he.Reason != tc.reason || he.Header != HeaderAmzn {
+		var he *HeaderError
+		if !errors.As(err, &he) || he.Reason != tc.reason || he.Header != HeaderAmzn {
 			t.Errorf("ParseAmzn(%q) = %v, want reason %s", clip(tc.in), err, tc.reason)
 		}
 	}
@@ -118,7 +119,8 @@ func FuzzParseAmzn(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		a, err := ParseAmzn(s)
 		if err != nil {
-			if _, ok := err.(*HeaderError); !ok {
+			var he *HeaderError
+			if !errors.As(err, &he) {
 				t.Fatalf("error of type %T", err)
 			}
 			return

@@ -31,7 +31,11 @@ func benchHandlers(b *testing.B) (none, owl, otel http.Handler) {
 		b.Fatal(err)
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}), sdktrace.WithSampler(sdktrace.AlwaysSample()))
-	b.Cleanup(func() { tp.Shutdown(context.Background()) })
+	b.Cleanup(func() {
+		if err := tp.Shutdown(context.Background()); err != nil {
+			b.Error(err)
+		}
+	})
 	otel = otelhttp.NewHandler(mux, "server",
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithMeterProvider(noop.NewMeterProvider()),

@@ -2,6 +2,7 @@ package tracectx
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"sync"
 	"time"
@@ -48,7 +49,8 @@ func Extract(h http.Header, now time.Time) (SpanContext, []*HeaderError) {
 	var sc SpanContext
 	var rejected []*HeaderError
 	reject := func(err error) {
-		if he, ok := err.(*HeaderError); ok {
+		var he *HeaderError
+		if errors.As(err, &he) {
 			rejected = append(rejected, he)
 		}
 	}

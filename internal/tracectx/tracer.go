@@ -272,7 +272,7 @@ func (w *responseWriter) WriteHeader(code int) {
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
 		w.status = code
 		w.firstByte = w.tracer.now()
-		h := w.ResponseWriter.Header()
+		h := w.Header()
 		w.contentType = mediaType(h.Get("Content-Type"))
 		w.encoding = h.Get("Content-Encoding")
 	}

@@ -88,7 +88,9 @@ func TestHandlerWritesRecordAndContinuesAmznTrace(t *testing.T) {
 		if SetAttr(r.Context(), "email", "a@b.c") {
 			t.Error("attribute outside the allow-list kept")
 		}
-		io.Copy(io.Discard, r.Body)
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			t.Error(err)
+		}
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.Header().Set("Content-Encoding", "gzip")
 		w.WriteHeader(201)
@@ -157,7 +159,11 @@ func cmpEqual(t *testing.T, want, got Record) bool {
 func TestFingerprintMatchesIdenticalCallsOnly(t *testing.T) {
 	f := newFixture(t, "svc", nil)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /items/{id}", func(w http.ResponseWriter, r *http.Request) { io.Copy(io.Discard, r.Body) })
+	mux.HandleFunc("POST /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			t.Error(err)
+		}
+	})
 	srv := httptest.NewServer(f.tracer.Handler(mux))
 	defer srv.Close()
 	for _, c := range []struct{ path, body string }{
@@ -292,8 +298,12 @@ func TestTransportRecordsCallsAndPropagates(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			io.Copy(io.Discard, resp.Body)
+			_, err = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
+			if err != nil {
+				t.Error(err)
+				return
+			}
 		}
 	})))
 	defer frontSrv.Close()
@@ -326,8 +336,9 @@ func TestTransportRecordsCallsAndPropagates(t *testing.T) {
 func TestTransportRecordsFailedCall(t *testing.T) {
 	f := newFixture(t, "svc", nil)
 	client := f.tracer.Client(0)
-	_, err := client.Get("http://127.0.0.1:1/")
+	resp, err := client.Get("http://127.0.0.1:1/")
 	if err == nil {
+		resp.Body.Close()
 		t.Fatal("call to a closed port succeeded")
 	}
 	recs := f.records(t)

@@ -1,6 +1,7 @@
 package tracectx
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -53,8 +54,8 @@ func TestParseTraceparent(t *testing.T) {
 			}
 			continue
 		}
-		he, ok := err.(*HeaderError)
-		if !ok || he.Reason != tc.reason {
+		var he *HeaderError
+		if !errors.As(err, &he) || he.Reason != tc.reason {
 			t.Errorf("ParseTraceparent(%q) = %v, want reason %s", tc.in, err, tc.reason)
 		}
 	}
@@ -126,8 +127,8 @@ func TestParseTracestate(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ts, err := ParseTracestate(tc.in)
 			if tc.reason != "" {
-				he, ok := err.(*HeaderError)
-				if !ok || he.Reason != tc.reason {
+				var he *HeaderError
+				if !errors.As(err, &he) || he.Reason != tc.reason {
 					t.Fatalf("err = %v, want reason %s", err, tc.reason)
 				}
 				return

@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -36,8 +37,12 @@ func TestOrderAndCriticalPath(t *testing.T) {
 func TestReaderReportsFileLine(t *testing.T) {
 	var buf bytes.Buffer
 	w := NewWriter(&buf)
-	w.WriteTrace(&Trace{Root: "1-a-b", TraceID: "x", Spans: []Span{{SpanID: "s"}}})
-	w.Flush()
+	if err := w.WriteTrace(&Trace{Root: "1-a-b", TraceID: "x", Spans: []Span{{SpanID: "s"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
 	buf.WriteString("\n{\"root\":\"\"}\n")
 	r := NewReader(&buf, "t.jsonl")
 	if tr, err := r.Next(); err != nil || tr.Root != "1-a-b" {
@@ -46,7 +51,7 @@ func TestReaderReportsFileLine(t *testing.T) {
 	if _, err := r.Next(); err == nil || !strings.HasPrefix(err.Error(), "t.jsonl:3: ") {
 		t.Errorf("err = %v, want t.jsonl:3", err)
 	}
-	if _, err := r.Next(); err != io.EOF {
+	if _, err := r.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("err = %v, want EOF", err)
 	}
 }

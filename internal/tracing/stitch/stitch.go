@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -143,10 +144,10 @@ func (s *stitcher) readFile(ctx context.Context, path string, parse func(file st
 	var line int64
 	for {
 		b, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			// A line longer than the buffer: gather it whole.
 			long := append([]byte(nil), b...)
-			for err == bufio.ErrBufferFull {
+			for errors.Is(err, bufio.ErrBufferFull) {
 				b, err = br.ReadSlice('\n')
 				long = append(long, b...)
 			}
@@ -404,7 +405,7 @@ func (s *stitcher) emit(ctx context.Context, sink Sink) error {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if err := src.next(&cur); err == io.EOF {
+		if err := src.next(&cur); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			return fmt.Errorf("merge: %w", err)
@@ -471,7 +472,7 @@ func openRuns(paths []string) (*merge, error) {
 		}
 		m.files = append(m.files, f)
 		it := &mergeItem{r: &runReader{r: bufio.NewReaderSize(f, 256<<10)}}
-		if err := it.r.next(&it.n); err == io.EOF {
+		if err := it.r.next(&it.n); errors.Is(err, io.EOF) {
 			continue
 		} else if err != nil {
 			m.close()
@@ -489,7 +490,7 @@ func (m *merge) next(n *node) error {
 	}
 	it := m.h[0]
 	*n = it.n
-	if err := it.r.next(&it.n); err == io.EOF {
+	if err := it.r.next(&it.n); errors.Is(err, io.EOF) {
 		heap.Pop(&m.h)
 	} else if err != nil {
 		return err
@@ -521,7 +522,7 @@ func (s *stitcher) mergePass() error {
 	var n node
 	var b []byte
 	for {
-		if err := m.next(&n); err == io.EOF {
+		if err := m.next(&n); errors.Is(err, io.EOF) {
 			break
 		} else if err != nil {
 			f.Close()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -64,7 +65,6 @@ func diffLines(t *testing.T, want, got []byte) {
 	for i := 0; i < len(wl) && i < len(gl); i++ {
 		if wl[i] != gl[i] {
 			var wt, gt tracing.Trace
-			tracing.NewReader(strings.NewReader(wl[i]), "truth").Next()
 			if r, err := tracing.NewReader(strings.NewReader(wl[i]), "truth").Next(); err == nil {
 				wt = *r
 			}
@@ -208,7 +208,7 @@ func readTraces(t *testing.T, path string) []*tracing.Trace {
 	var out []*tracing.Trace
 	for {
 		tr, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {
@@ -228,7 +228,9 @@ func TestMissingHopsAndBadLines(t *testing.T) {
 		}
 	}
 	junk := filepath.Join(t.TempDir(), "junk.jsonl")
-	os.WriteFile(junk, []byte("{not json\n{\"trace_root\":\"1-zz\"}\n\n"), 0o644)
+	if err := os.WriteFile(junk, []byte("{not json\n{\"trace_root\":\"1-zz\"}\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var c collect
 	sum, err := Stitch(context.Background(), alb, append(kept, junk), &c, Options{})
 	if err != nil {
@@ -260,7 +262,9 @@ func TestCyclesInBadDataDoNotLoseSpans(t *testing.T) {
 		return `{"time":"2026-01-01T00:00:00.000001Z","kind":"server","service":"s","trace_root":"1-67891233-abcdef012345678912345678","span":"` + span + `","parent":"` + parent + `","method":"GET","path":"/","status":200,"duration_us":5,"ttfb_us":1,"req_bytes":0,"resp_bytes":0,"fingerprint":"x"}` + "\n"
 	}
 	p := filepath.Join(dir, "a.jsonl")
-	os.WriteFile(p, []byte(rec("1111111111111111", "")+rec("2222222222222222", "3333333333333333")+rec("3333333333333333", "2222222222222222")), 0o644)
+	if err := os.WriteFile(p, []byte(rec("1111111111111111", "")+rec("2222222222222222", "3333333333333333")+rec("3333333333333333", "2222222222222222")), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var c collect
 	if _, err := Stitch(context.Background(), nil, []string{p}, &c, Options{}); err != nil {
 		t.Fatal(err)

@@ -54,7 +54,7 @@ func ParseFaults(spec string) ([]Fault, error) {
 		}
 		kind, args, ok := strings.Cut(item, ":")
 		if !ok {
-			return nil, fmt.Errorf("fault %d %q: want KIND:key=value,...", i+1, item)
+			return nil, fmt.Errorf("fault %d %q: want KIND:key=value[,key=value...]", i+1, item)
 		}
 		f := Fault{Kind: strings.TrimSpace(kind)}
 		need := map[string]bool{"svc": true}
@@ -92,7 +92,7 @@ func ParseFaults(spec string) ([]Fault, error) {
 				}
 			}
 			if err != nil {
-				return nil, fmt.Errorf("fault %d %q: %s=%q: %v", i+1, item, k, v, err)
+				return nil, fmt.Errorf("fault %d %q: %s=%q: %w", i+1, item, k, v, err)
 			}
 		}
 		if len(need) > 0 {

@@ -81,19 +81,18 @@ type call struct {
 }
 
 type service struct {
-	name       string
-	route      string // e.g. GET /v1/cart/{id}
-	method     string
-	base       int // own work, µs
-	resp       int64
-	gzip       bool
-	calls      []call
-	latency    time.Duration
-	errRate    float64
-	skew       time.Duration
-	skewed     bool
-	resource   string
-	dynamoBody string
+	name     string
+	route    string // e.g. GET /v1/cart/{id}
+	method   string
+	base     int // own work, µs
+	resp     int64
+	gzip     bool
+	calls    []call
+	latency  time.Duration
+	errRate  float64
+	skew     time.Duration
+	skewed   bool
+	resource string
 }
 
 // Write runs the simulation into dir, which must not exist or be empty.
@@ -119,7 +118,9 @@ func Write(dir string, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 	if err := g.run(); err != nil {
-		g.closeAll()
+		// The run's error is the one to report; the half-written files
+		// are removed with tmp.
+		_ = g.closeAll()
 		return nil, err
 	}
 	if err := g.closeAll(); err != nil {
@@ -481,7 +482,9 @@ func (g *gen) writeApp(s *service, rec *tracectx.Record) {
 	}
 	g.buf = rec.AppendJSON(g.buf[:0])
 	g.buf = append(g.buf, '\n')
-	g.app[s.name].Write(g.buf)
+	// A bufio.Writer keeps its first error and returns it from every later
+	// Write and from Flush, which closeAll checks.
+	_, _ = g.app[s.name].Write(g.buf)
 	g.sum.AppLines++
 }
 

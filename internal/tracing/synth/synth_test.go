@@ -44,18 +44,33 @@ func TestWriteIsDeterministicAndOnlyWritesItsFiles(t *testing.T) {
 		}
 	}
 	var files []string
-	filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+	err := filepath.WalkDir(a, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
 		if !d.IsDir() {
-			rel, _ := filepath.Rel(a, p)
+			rel, err := filepath.Rel(a, p)
+			if err != nil {
+				return err
+			}
 			files = append(files, rel)
-			x, _ := os.ReadFile(p)
-			y, _ := os.ReadFile(filepath.Join(b, rel))
+			x, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			y, err := os.ReadFile(filepath.Join(b, rel))
+			if err != nil {
+				t.Errorf("%s: %v", rel, err)
+			}
 			if string(x) != string(y) {
 				t.Errorf("%s differs between two runs with the same seed", rel)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, f := range files {
 		if f != "truth.jsonl" && !strings.HasPrefix(f, "app/") && !strings.HasPrefix(f, "alb/") {
 			t.Errorf("unexpected file %s", f)

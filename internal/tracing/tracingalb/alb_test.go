@@ -98,14 +98,21 @@ func TestParseLineErrors(t *testing.T) {
 func TestOpenGzipAndPlain(t *testing.T) {
 	var zb bytes.Buffer
 	zw := gzip.NewWriter(&zb)
-	zw.Write([]byte(httpLine + "\n"))
-	zw.Close()
+	if _, err := zw.Write([]byte(httpLine + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for name, in := range map[string]io.Reader{"gzip": &zb, "plain": strings.NewReader(httpLine + "\n")} {
 		r, err := Open(in)
 		if err != nil {
 			t.Fatal(name, err)
 		}
-		b, _ := io.ReadAll(r)
+		b, err := io.ReadAll(r)
+		if err != nil {
+			t.Fatal(name, err)
+		}
 		if string(b) != httpLine+"\n" {
 			t.Errorf("%s: read %q", name, b)
 		}

@@ -54,6 +54,9 @@ func post(r *http.Request, client *http.Client, c Case) error {
 	if err != nil {
 		return err
 	}
-	io.Copy(io.Discard, resp.Body)
-	return resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	if cerr := resp.Body.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
