@@ -87,6 +87,7 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newVersionCmd(e),
 		newCourseCmd(e),
 		newTraceCmd(e),
+		newSMSCmd(e),
 	)
 	return root
 }

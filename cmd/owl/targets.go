@@ -42,6 +42,7 @@ func targets() []target {
 			newConfig:   func() any { return defaultAllConfig() },
 			start:       func(ctx context.Context, p *process, cfg any) error { return startAll(ctx, p, cfg.(*allConfig)) },
 		},
+		smsWorkerTarget(),
 	}
 }
 

@@ -120,6 +120,11 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 		return err
 	}
 
+	if err := startSMSDemo(ctx, p, cfg.Data); err != nil {
+		ln.Close()
+		return err
+	}
+
 	page := &landing.Page{Title: "owl", Version: versionString(), Entries: p.entries, Health: p.health}
 	httpserver.HandleOps(p.mux, p.health, p.reg)
 	p.mux.HandleFunc("GET /{$}", page.ServeHTML)

@@ -1,0 +1,182 @@
+package smssystem
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/owlstack/owl/internal/runner"
+	"github.com/owlstack/owl/internal/sms"
+	"github.com/owlstack/owl/internal/sms/smssim"
+)
+
+// syncBuffer is a log sink safe for concurrent writers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestNoPlaintextNumberAnywhere runs a full batch with every error path a
+// number could leak through (provider errors that quote it, timeouts, a
+// tampered ciphertext, an opt-out reply) and scans every output: logs at
+// debug level (River's included), metrics, the report page and API, the
+// provider webhook's answers and the database files. Only the simulator's
+// own ledger may hold numbers.
+func TestNoPlaintextNumberAnywhere(t *testing.T) {
+	dir := t.TempDir()
+	n := newNight()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+
+	sim, err := smssim.New(smssim.Options{
+		ThrottleRate: 0.1, ServerErrorRate: 0.1, TimeoutRate: 0.05, Hang: time.Second, ReceiptDelay: 100 * time.Millisecond,
+		Now: n.now, Seed: 3, Log: log, LedgerPath: filepath.Join(dir, "ledger.jsonl"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	go sim.Run(ctx)
+	ca := filepath.Join(dir, "sim.pem")
+	os.WriteFile(ca, sim.CertPEM(), 0o600)
+
+	cfg := testConfig()
+	cfg.Provider, cfg.ProviderURL, cfg.ProviderCA = "twilio", sim.URL(), ca
+	cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom = smssim.TwilioAccountSID, smssim.TwilioAuthToken, smssim.TwilioFrom
+	reg := prometheus.NewRegistry()
+	sys, err := Open(ctx, cfg, Options{Data: dir, Now: n.now, Log: log, Registry: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvPath, _ := population(t, dir, 30, n.date)
+	csvData, _ := os.ReadFile(csvPath)
+	// Landlines: valid numbers that cannot get an SMS; Twilio's error
+	// message quotes them.
+	bj, _ := time.LoadLocation("Asia/Shanghai")
+	last := n.date.AddDays(-1).Start(bj).Add(9 * time.Hour).Format(time.RFC3339)
+	landlines := []string{"+861012345678", "+862161234567"}
+	extra := "land0,+861012345678,Asia/Shanghai,4," + last + ",false\nland1,+862161234567,Asia/Shanghai,4," + last + ",false\n"
+	if _, err := Import(ctx, sys.DB, sys.Keys.Cipher(), strings.NewReader(string(csvData)+extra), "users.csv", "", n.now(), nil); err != nil {
+		t.Fatal(err)
+	}
+	// A tampered ciphertext: that reminder must fail alone.
+	u, _ := sys.DB.Q().User(ctx, "u000000")
+	u.PhoneCiphertext[len(u.PhoneCiphertext)-1] ^= 0xff
+	if err := sys.DB.Q().UpsertUser(ctx, u, 0, n.now()); err != nil {
+		t.Fatal(err)
+	}
+
+	// The inbound webhook, as Twilio calls it.
+	mux := http.NewServeMux()
+	sys.Routes(mux)
+	web := httptest.NewServer(mux)
+	defer web.Close()
+	sys.Config.TwilioWebhookURL = web.URL + "/sms/twilio/inbound"
+	sys.Webhooks(mux)
+	outputs := &syncBuffer{}
+	reply := func(from, body string) {
+		form := map[string]string{"From": from, "Body": body, "To": smssim.TwilioFrom, "MessageSid": "SM1"}
+		v := url.Values{}
+		for k, x := range form {
+			v.Set(k, x)
+		}
+		req, _ := http.NewRequest("POST", sys.Config.TwilioWebhookURL, strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Twilio-Signature", smssim.TwilioSignature(smssim.TwilioAuthToken, sys.Config.TwilioWebhookURL, form))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		outputs.Write(b)
+		if resp.StatusCode != 200 {
+			t.Errorf("inbound webhook: %s %s", resp.Status, b)
+		}
+	}
+	reply(phone(1), "退订") // u000001 opts out before the batch
+	reply("not a number", "STOP")
+
+	if _, err := sys.Queue.EnqueueDate(ctx, n.date, false); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- runner.Run(ctx, log, 10*time.Second, sys.Components(false)...) }()
+	r := waitDone(t, ctx, sys, n.date, 60*time.Second)
+	if r.Failed["decrypt"] != 1 || r.Failed["invalid_number"] != 2 {
+		t.Errorf("report %+v: want one decrypt failure and two invalid numbers", r)
+	}
+	if r.Skipped[sms.SkipOptedOut] != 3 { // two in the file, one by reply
+		t.Errorf("opt-out by reply not honoured: %+v", r)
+	}
+	for _, path := range []string{"/sms/", "/api/v1/sms/reports/" + n.date.String()} {
+		resp, err := http.Get(web.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		outputs.Write(b)
+	}
+	mfs, _ := reg.Gather()
+	for _, mf := range mfs {
+		expfmt.MetricFamilyToText(outputs, mf)
+	}
+	cancel()
+	<-done
+	sys.Close()
+
+	scan := map[string]string{"logs": logs.String(), "web and metrics": outputs.String()}
+	for _, f := range []string{"sms/sms.db", "sms/sms.db-wal"} {
+		b, _ := os.ReadFile(filepath.Join(dir, f))
+		scan[f] = string(b)
+	}
+	if !strings.Contains(outputs.String(), "owl_sms_reminders_total") || len(scan["sms/sms.db"]) == 0 {
+		t.Fatal("the scan would see nothing: metrics or database missing")
+	}
+	numbers := append([]string{}, landlines...)
+	for i := range 30 {
+		numbers = append(numbers, phone(i))
+	}
+	for _, num := range numbers {
+		national := num[3:] // without +86
+		for what, text := range scan {
+			if strings.Contains(text, num) || strings.Contains(text, national) {
+				t.Errorf("a plaintext number appears in %s", what)
+			}
+		}
+	}
+	ledger, _ := os.ReadFile(filepath.Join(dir, "ledger.jsonl"))
+	if !strings.Contains(string(ledger), phone(2)) {
+		t.Error("the simulator's ledger lacks a sent number: the scan's needle is wrong")
+	}
+}
