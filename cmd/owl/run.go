@@ -88,6 +88,8 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newCourseCmd(e),
 		newTraceCmd(e),
 		newSMSCmd(e),
+		newSessionCmd(e),
+		newMemoryCmd(e),
 	)
 	return root
 }

@@ -43,6 +43,7 @@ func targets() []target {
 			start:       func(ctx context.Context, p *process, cfg any) error { return startAll(ctx, p, cfg.(*allConfig)) },
 		},
 		smsWorkerTarget(),
+		sessionTarget(),
 	}
 }
 

@@ -115,10 +115,12 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 		})
 	}
 
-	if _, err := startCourses(ctx, p, cfg.Data); err != nil {
+	cache, err := startCourses(ctx, p, cfg.Data)
+	if err != nil {
 		ln.Close()
 		return err
 	}
+	startSessions(p, cache)
 
 	if err := startSMSDemo(ctx, p, cfg.Data); err != nil {
 		ln.Close()

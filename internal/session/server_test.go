@@ -1,0 +1,250 @@
+package session
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/owlstack/owl/internal/course/snapshot"
+	"github.com/owlstack/owl/internal/coursecache"
+	"github.com/owlstack/owl/internal/coursestore"
+)
+
+type fakeCourses map[string]*coursecache.Entry
+
+func (f fakeCourses) Get(id string) (*coursecache.Entry, bool) { e, ok := f[id]; return e, ok }
+
+func startServer(t testing.TB, c *snapshot.Course, maxBytes int64) *httptest.Server {
+	t.Helper()
+	courses := fakeCourses{c.Header.CourseID: {Course: c, Manifest: coursestore.Manifest{Course: c.Header.CourseID, Version: 3}}}
+	svc := NewService(newGenerator(), courses, func() time.Time { return now }, maxBytes, slog.New(slog.DiscardHandler))
+	mux := http.NewServeMux()
+	svc.Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func post(t testing.TB, url, contentType, body string) (int, http.Header, []byte) {
+	t.Helper()
+	resp, err := http.Post(url+"/v1/sessions", contentType, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, resp.Header, data
+}
+
+func TestPostSession(t *testing.T) {
+	c := demoCourse(t)
+	srv := startServer(t, c, 0)
+	body := `{"course":"owl-demo","skill":"102","length":6,"seed":5,"now":"2026-05-04T10:00:00Z",
+		"user":{"id":"ana","settings":{"listening_off":true},
+		"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":3},{"at":"2026-05-02T09:00:00Z","grade":1}]}]}}`
+	status, h, data := post(t, srv.URL, "application/json", body)
+	if status != http.StatusOK || h.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %d %s: %s", status, h.Get("Content-Type"), data)
+	}
+	var got struct {
+		SessionID     string           `json:"session_id"`
+		Course        string           `json:"course"`
+		CourseVersion string           `json:"course_version"`
+		Skill         string           `json:"skill"`
+		Level         int              `json:"level"`
+		Challenges    []map[string]any `json:"challenges"`
+	}
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.SessionID == "" || got.Course != "owl-demo" || got.CourseVersion != "3" || got.Skill != "102" || got.Level != 1 || len(got.Challenges) != 6 {
+		t.Fatalf("unexpected session: %s", data)
+	}
+	var whys []string
+	for _, ch := range got.Challenges {
+		if ch["type"] == "listeningExercise" {
+			t.Errorf("listening despite listening_off: %v", ch)
+		}
+		whys = append(whys, ch["why"].(string))
+	}
+	if !slices.Contains(whys, "missed 2 days ago") || !slices.Contains(whys, "new L1") {
+		t.Errorf("whys %v: want the missed word and new material", whys)
+	}
+	// Same request, same session.
+	_, _, again := post(t, srv.URL, "application/json", body)
+	if !bytes.Equal(data, again) {
+		t.Error("the same request gave another session")
+	}
+}
+
+func TestPostSessionErrors(t *testing.T) {
+	c := demoCourse(t)
+	srv := startServer(t, c, 2048)
+	tests := []struct {
+		name, contentType, body string
+		status                  int
+		field                   string
+	}{
+		{"unknown course", "application/json", `{"course":"nope","skill":"101","user":{}}`, 400, "course"},
+		{"missing course", "application/json", `{"skill":"101","user":{}}`, 400, "course"},
+		{"unknown skill", "application/json", `{"course":"owl-demo","skill":"999","user":{}}`, 400, "skill"},
+		{"missing skill", "application/json", `{"course":"owl-demo","user":{}}`, 400, "skill"},
+		{"bad length", "application/json", `{"course":"owl-demo","skill":"101","length":99,"user":{}}`, 400, "length"},
+		{"length not a number", "application/json", `{"course":"owl-demo","skill":"101","length":"ten","user":{}}`, 400, "length"},
+		{"bad now", "application/json", `{"course":"owl-demo","skill":"101","now":"yesterday","user":{}}`, 400, "now"},
+		{"unknown field", "application/json", `{"course":"owl-demo","skill":"101","colour":"red","user":{}}`, 400, "colour"},
+		{"bad grade", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":9}]}]}}`, 400, "user.words[0].history[0].grade"},
+		{"grade not a number", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":"good"}]}]}}`, 400, "user.words.history.grade"},
+		{"bad review time", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"May 1st","grade":3}]}]}}`, 400, "user.words"},
+		{"words not a list", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":{}}}`, 400, "user.words"},
+		{"not JSON", "application/json", `{"course":`, 400, "body"},
+		{"empty", "application/json", ``, 400, "body"},
+		{"two values", "application/json", `{"course":"owl-demo","skill":"101"} {}`, 400, "body"},
+		{"too large", "application/json", `{"course":"owl-demo","skill":"101","user":{"id":"` + strings.Repeat("x", 4096) + `"}}`, 413, "body"},
+		{"not JSON media type", "text/plain", `{}`, 415, "header Content-Type"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, h, data := post(t, srv.URL, tt.contentType, tt.body)
+			if status != tt.status || h.Get("Content-Type") != "application/problem+json" {
+				t.Fatalf("status %d (%s), want %d problem+json: %s", status, h.Get("Content-Type"), tt.status, data)
+			}
+			var p Problem
+			if err := json.Unmarshal(data, &p); err != nil {
+				t.Fatal(err)
+			}
+			if p.Field != tt.field || p.Status != tt.status || p.Type != "about:blank" || !strings.HasPrefix(p.Detail, tt.field+": ") {
+				t.Errorf("problem %+v, want field %q", p, tt.field)
+			}
+		})
+	}
+}
+
+// jsonFields returns the JSON field names of a struct type, embedded
+// structs flattened.
+func jsonFields(t reflect.Type) []string {
+	var out []string
+	for f := range t.Fields() {
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous && name == "" {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		if name != "-" && f.IsExported() {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestOpenAPIMatchesHandlers checks the served document against the types
+// the handler decodes and encodes, and its paths against the routes.
+func TestOpenAPIMatchesHandlers(t *testing.T) {
+	srv := startServer(t, demoCourse(t), 0)
+	resp, err := http.Get(srv.URL + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		OpenAPI    string                                `json:"openapi"`
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]json.RawMessage `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.OpenAPI != "3.1.0" {
+		t.Errorf("openapi %q", doc.OpenAPI)
+	}
+	props := func(schema string) []string {
+		var out []string
+		for k := range doc.Components.Schemas[schema].Properties {
+			out = append(out, k)
+		}
+		sort.Strings(out)
+		return out
+	}
+	for schema, typ := range map[string]reflect.Type{
+		"SessionRequest": reflect.TypeFor[APIRequest](),
+		"User":           reflect.TypeFor[User](),
+		"Settings":       reflect.TypeFor[Settings](),
+		"WordState":      reflect.TypeFor[WordState](),
+		"Review":         reflect.TypeFor[Review](),
+		"Session":        reflect.TypeFor[Session](),
+		"Problem":        reflect.TypeFor[Problem](),
+	} {
+		if d := cmp.Diff(jsonFields(typ), props(schema)); d != "" {
+			t.Errorf("schema %s differs from %v (-Go +OpenAPI):\n%s", schema, typ, d)
+		}
+	}
+	// Every documented operation is served, and nothing else under /v1.
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			req, _ := http.NewRequest(strings.ToUpper(method), srv.URL+path, strings.NewReader("{}"))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed {
+				t.Errorf("%s %s documented but answers %d", method, path, resp.StatusCode)
+			}
+		}
+	}
+	resp, err = http.Get(srv.URL + "/v1/sessions")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET /v1/sessions: %d, want 405 (only POST is documented)", resp.StatusCode)
+	}
+}
+
+func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"course":"owl-demo","skill":"101","length":5,"seed":1,"now":"2026-05-04T10:00:00Z","user":{"id":"a","settings":{"listening_off":true},"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":3}],"stability":3.2,"difficulty":5}]}}`))
+	f.Add([]byte(`{"course":"x","skill":"practice","user":{"words":[{"word":"a"},{"word":"a"}]}}`))
+	f.Add([]byte(`{"course":1}`))
+	f.Add([]byte(``))
+	c := demoCourse(f)
+	g := newGenerator()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		req, err := DecodeRequest(bytes.NewReader(data))
+		if err != nil {
+			if _, ok := err.(*FieldError); !ok {
+				t.Fatalf("error %T %v is not a FieldError", err, err)
+			}
+			return
+		}
+		if req.Course == "" || req.Skill == "" || req.User.Validate() != nil {
+			t.Fatalf("accepted an invalid request: %+v", req)
+		}
+		s, err := g.Generate(c, Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User})
+		if err == nil {
+			check(t, c, Request{Skill: req.Skill, Length: req.Length, Now: now, User: req.User}, s)
+		} else if _, ok := err.(*FieldError); !ok {
+			t.Fatalf("generate: %T %v", err, err)
+		}
+	})
+}
