@@ -88,6 +88,7 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newCourseCmd(e),
 		newTraceCmd(e),
 		newSMSCmd(e),
+		newMigrateCmd(e),
 		newSessionCmd(e),
 		newMemoryCmd(e),
 	)
