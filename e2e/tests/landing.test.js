@@ -28,12 +28,21 @@ test('the landing page lists the running components with their health', async (t
     assert.equal(await page.title(), 'owl');
     const rows = page.locator('#components tbody tr');
     const names = await rows.evaluateAll((trs) => trs.map((tr) => tr.dataset.component));
-    assert.deepEqual(names.slice(0, 2), ['web', 'admin']);
+    for (const want of ['web', 'admin', 'access-log', 'courses']) {
+      assert.ok(names.includes(want), `the landing page does not list ${want}: ${names}`);
+    }
     for (const name of names) {
       const health = await page.locator(`tr[data-component="${name}"] td.health`).innerText();
       assert.match(health, /^(ready|running)$/, `component ${name} is ${health}`);
     }
-    // The component link and the footer links lead somewhere real.
+    // Every component's page answers.
+    const links = await page.locator('#components tbody a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+    assert.ok(links.length >= 2, `only ${links.length} component links`);
+    for (const href of links) {
+      const resp = await fetch(new URL(href, owl.url));
+      assert.equal(resp.status, 200, `${href} answered ${resp.status}`);
+    }
+    // The footer links lead somewhere real.
     await page.click('a[href="/healthz"]');
     assert.equal((await page.textContent('body')).trim(), 'ok');
     failed = false;

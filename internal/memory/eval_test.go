@@ -2,6 +2,7 @@ package memory
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -80,7 +81,7 @@ func TestTraceReaderFixture(t *testing.T) {
 	if _, err := tr.Next(); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tr.Next(); err != io.EOF {
+	if _, err := tr.Next(); !errors.Is(err, io.EOF) {
 		t.Errorf("end: %v", err)
 	}
 	for _, bad := range []string{
@@ -92,7 +93,7 @@ func TestTraceReaderFixture(t *testing.T) {
 		for err == nil {
 			_, err = tr.Next()
 		}
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			t.Errorf("accepted %q", bad)
 		}
 	}

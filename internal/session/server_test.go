@@ -3,6 +3,7 @@ package session
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -232,7 +233,8 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		req, err := DecodeRequest(bytes.NewReader(data))
 		if err != nil {
-			if _, ok := err.(*FieldError); !ok {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
 				t.Fatalf("error %T %v is not a FieldError", err, err)
 			}
 			return
@@ -243,8 +245,11 @@ func FuzzDecodeRequest(f *testing.F) {
 		s, err := g.Generate(c, Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User})
 		if err == nil {
 			check(t, c, Request{Skill: req.Skill, Length: req.Length, Now: now, User: req.User}, s)
-		} else if _, ok := err.(*FieldError); !ok {
-			t.Fatalf("generate: %T %v", err, err)
+		} else {
+			var fe *FieldError
+			if !errors.As(err, &fe) {
+				t.Fatalf("generate: %T %v", err, err)
+			}
 		}
 	})
 }

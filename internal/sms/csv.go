@@ -104,7 +104,7 @@ func csvError(name string, err error) error {
 func (c *CSVReader) Next() (Row, error) {
 	rec, err := c.r.Read()
 	if err != nil {
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return Row{}, io.EOF
 		}
 		return Row{}, csvError(c.name, err)

@@ -2,6 +2,7 @@ package sms
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"time"
 )
@@ -45,10 +46,13 @@ func (r *Replies) Handle(ctx context.Context, from, body string) (int, error) {
 		return 0, nil
 	}
 	e164, err := NormalizePhone(from, r.Region)
-	if err != nil {
+	if errors.Is(err, ErrInvalidPhone) {
 		// No user can have this number (short codes, garbage): nothing to
 		// opt out, and nothing for the provider to retry.
 		return 0, nil
+	}
+	if err != nil {
+		return 0, err
 	}
 	idx, err := r.Index.Index(e164)
 	if err != nil {

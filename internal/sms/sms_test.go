@@ -76,7 +76,7 @@ func TestCSVReaderReportsEveryBadRow(t *testing.T) {
 	var rows []Row
 	for {
 		row, err := r.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
@@ -120,7 +120,7 @@ func FuzzCSVReader(f *testing.F) {
 		}
 		for range 1000 {
 			row, err := r.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return
 			}
 			var re *RowError
@@ -198,7 +198,7 @@ func (s *scripted) Send(context.Context, Message) (string, error) {
 	if len(s.answers) > 0 {
 		err := s.answers[0]
 		s.answers = s.answers[1:]
-		if err == errAcceptedButLost {
+		if errors.Is(err, errAcceptedButLost) {
 			s.sent++
 			return "", &ProviderError{Kind: Ambiguous, Reason: "timeout"}
 		}

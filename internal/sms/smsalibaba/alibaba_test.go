@@ -24,7 +24,12 @@ func start(t *testing.T, o smssim.Options) (*smssim.Simulator, *smsalibaba.Provi
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 	p, err := smsalibaba.New(smsalibaba.Config{
 		Endpoint: strings.TrimPrefix(sim.URL(), "https://"), AccessKeyID: smssim.AlibabaAccessKeyID,
 		AccessKeySecret: smssim.AlibabaAccessKeySecret, SignName: "owl", TemplateCode: "SMS_1", Concurrency: 4,

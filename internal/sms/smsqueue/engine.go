@@ -46,7 +46,8 @@ func newSQLiteEngine(q *Queue) (engine, error) {
 			if err != nil {
 				return err
 			}
-			defer tx.Rollback()
+			// A no-op after Commit; when fn failed, its error is the one to report.
+			defer func() { _ = tx.Rollback() }()
 			if err := fn(tx); err != nil {
 				return err
 			}

@@ -34,7 +34,6 @@ import (
 	"net/http"
 	"os"
 	"sort"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -434,11 +433,14 @@ func (s *Simulator) deliver(r *Record) {
 	switch r.API {
 	case "alibaba":
 		if s.o.AlibabaReportURL != "" {
-			s.postJSON(s.o.AlibabaReportURL, []map[string]any{{
+			err := s.postJSON(s.o.AlibabaReportURL, []map[string]any{{
 				"phone_number": r.To, "send_time": r.SentAt.In(s.beijing).Format(time.DateTime),
 				"report_time": time.Now().In(s.beijing).Format(time.DateTime), "success": true,
 				"err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1", "biz_id": r.MessageID, "out_id": r.Ref,
 			}})
+			if err != nil {
+				s.log.Warn("sms simulator: report webhook failed", "err", err)
+			}
 		}
 	}
 	if reply {
@@ -523,5 +525,3 @@ func sortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -26,7 +26,12 @@ func TestAlibabaSignatureIsVerified(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.Run(ctx) }()
-	defer func() { cancel(); <-done }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
 	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.CertPool()}}}
 
 	params := func(nonce string) url.Values {
@@ -44,8 +49,13 @@ func TestAlibabaSignatureIsVerified(t *testing.T) {
 		}
 		defer resp.Body.Close()
 		var m map[string]any
-		b, _ := io.ReadAll(resp.Body)
-		json.Unmarshal(b, &m)
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatalf("response %q: %v", b, err)
+		}
 		return m
 	}
 	good := params("n1")

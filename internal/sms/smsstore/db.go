@@ -245,7 +245,8 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 		if err != nil {
 			return err
 		}
-		defer tx.Rollback(context.WithoutCancel(ctx))
+		// A no-op after Commit; when fn failed, its error is the one to report.
+		defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 		if err := fn(db.PgxTx(tx)); err != nil {
 			return err
 		}
@@ -255,7 +256,8 @@ func (db *DB) InTx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
+	// A no-op after Commit; when fn failed, its error is the one to report.
+	defer func() { _ = tx.Rollback() }()
 	if err := fn(db.SQLTx(tx)); err != nil {
 		return err
 	}

@@ -182,7 +182,9 @@ func runBatch(b *testing.B, n int, naive bool, simURL, ca string) batchResult {
 	r := waitDone(b, ctx, sys, night.date, 30*time.Minute)
 	elapsed, cpu := time.Since(t0), sms.ProcessCPU()-cpu0
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
 	after := simStats(b, simURL, sys)
 	if r.Sent != n {
 		b.Fatalf("sent %d of %d: %+v", r.Sent, n, r)
@@ -242,7 +244,7 @@ func riverNoop(b *testing.B, n int) float64 {
 		params[i] = river.InsertManyParams{Args: noopArgs{N: i}}
 	}
 	var start func() error
-	var stop func()
+	var stop func() error
 	if db.Pool != nil {
 		c, err := river.NewClient(riverpgxv5.New(db.Pool), cfg)
 		if err != nil {
@@ -251,7 +253,7 @@ func riverNoop(b *testing.B, n int) float64 {
 		if err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error { _, err := c.InsertManyTx(ctx, tx, params); return err }); err != nil {
 			b.Fatal(err)
 		}
-		start, stop = func() error { return c.Start(ctx) }, func() { c.Stop(ctx) }
+		start, stop = func() error { return c.Start(ctx) }, func() error { return c.Stop(ctx) }
 	} else {
 		cfg.PollOnly = true
 		c, err := river.NewClient(riversqlite.New(db.SQL), cfg)
@@ -261,7 +263,7 @@ func riverNoop(b *testing.B, n int) float64 {
 		if _, err := c.InsertMany(ctx, params); err != nil {
 			b.Fatal(err)
 		}
-		start, stop = func() error { return c.Start(ctx) }, func() { c.Stop(ctx) }
+		start, stop = func() error { return c.Start(ctx) }, func() error { return c.Stop(ctx) }
 	}
 	t0 := time.Now()
 	if err := start(); err != nil {
@@ -271,7 +273,9 @@ func riverNoop(b *testing.B, n int) float64 {
 		<-w.done
 	}
 	elapsed := time.Since(t0)
-	stop()
+	if err := stop(); err != nil {
+		b.Fatal(err)
+	}
 	return float64(n) / elapsed.Seconds()
 }
 

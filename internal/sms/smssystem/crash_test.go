@@ -145,8 +145,14 @@ func testCrashes(t *testing.T, database, provider string) {
 		t.Fatal(err)
 	}
 	sctx, stopSim := context.WithCancel(ctx)
-	defer stopSim()
-	go sim.Run(sctx)
+	simDone := make(chan error, 1)
+	go func() { simDone <- sim.Run(sctx) }()
+	defer func() {
+		stopSim()
+		if err := <-simDone; err != nil {
+			t.Error(err)
+		}
+	}()
 	ca := filepath.Join(dir, "sim.pem")
 	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
 		t.Fatal(err)

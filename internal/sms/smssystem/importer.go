@@ -34,7 +34,7 @@ func Import(ctx context.Context, db *smsstore.DB, c *phonecrypt.Cipher, r io.Rea
 	err = db.InTx(ctx, func(tx *smsstore.Tx) error {
 		for {
 			row, err := cr.Next()
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				break
 			}
 			var re *sms.RowError

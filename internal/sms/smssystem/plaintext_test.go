@@ -65,9 +65,12 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 	if err := sim.Listen("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	go sim.Run(ctx)
+	simDone := make(chan error, 1)
+	go func() { simDone <- sim.Run(ctx) }()
 	ca := filepath.Join(dir, "sim.pem")
-	os.WriteFile(ca, sim.CertPEM(), 0o600)
+	if err := os.WriteFile(ca, sim.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	cfg := testConfig()
 	cfg.Provider, cfg.ProviderURL, cfg.ProviderCA = "twilio", sim.URL(), ca
@@ -118,7 +121,9 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		outputs.Write(b)
+		if _, err := outputs.Write(b); err != nil {
+			t.Fatal(err)
+		}
 		if resp.StatusCode != 200 {
 			t.Errorf("inbound webhook: %s %s", resp.Status, b)
 		}
@@ -145,14 +150,26 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		outputs.Write(b)
+		if _, err := outputs.Write(b); err != nil {
+			t.Fatal(err)
+		}
 	}
-	mfs, _ := reg.Gather()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, mf := range mfs {
-		expfmt.MetricFamilyToText(outputs, mf)
+		if _, err := expfmt.MetricFamilyToText(outputs, mf); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cancel()
-	<-done
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+	if err := <-simDone; err != nil {
+		t.Error(err)
+	}
 	sys.Close()
 
 	scan := map[string]string{"logs": logs.String(), "web and metrics": outputs.String()}

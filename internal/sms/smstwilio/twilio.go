@@ -106,7 +106,9 @@ func (p *Provider) take(ctx context.Context) (*client, error) {
 }
 
 func (p *Provider) give(c *client) {
-	c.rt.Use(nil)
+	// Drop the job's context: the client must not keep it alive or
+	// cancel a later call with it.
+	c.rt.Use(context.Background())
 	p.clients <- c
 }
 

@@ -28,7 +28,12 @@ func start(t *testing.T, o smssim.Options) (*smssim.Simulator, *smstwilio.Provid
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	})
 	p, err := smstwilio.New(smstwilio.Config{AccountSID: smssim.TwilioAccountSID, AuthToken: smssim.TwilioAuthToken,
 		From: smssim.TwilioFrom, BaseURL: sim.URL(), Concurrency: 2}, sms.NewTransport(sim.CertPool(), 2))
 	if err != nil {
