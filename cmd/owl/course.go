@@ -53,6 +53,33 @@ func (s *sourceFlags) bind(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&s.assets, "assets", "", "folder of the course's images; when given, every image a course names must be there")
 }
 
+// snapshotFlags are the flags of the commands that compile a snapshot.
+type snapshotFlags struct {
+	sourceFlags
+	id, version string
+}
+
+func (f *snapshotFlags) bind(cmd *cobra.Command) {
+	f.sourceFlags.bind(cmd)
+	cmd.Flags().StringVar(&f.id, "id", "", "course id (default: the source folder's name)")
+	cmd.Flags().StringVar(&f.version, "course-version", "", "version label of the course content, recorded in the snapshot")
+}
+
+// compile loads the course and encodes its snapshot.
+func (f *snapshotFlags) compile(cmd *cobra.Command, e *env) ([]byte, string, error) {
+	c, err := f.load(cmd, e)
+	if err != nil {
+		return nil, "", err
+	}
+	id := f.id
+	if id == "" {
+		id = defaultCourseID(f.src)
+	}
+	stage(e, "deriving challenges")
+	data, err := compileCourse(c, id, f.version)
+	return data, id, err
+}
+
 // load reads and validates the course, printing its diagnostics on stderr.
 func (s *sourceFlags) load(cmd *cobra.Command, e *env) (*course.Course, error) {
 	if s.src == "" {
@@ -145,8 +172,8 @@ func counts(s interface {
 }
 
 func newCourseCompileCmd(e *env) *cobra.Command {
-	var s sourceFlags
-	var out, id, version string
+	var s snapshotFlags
+	var out string
 	cmd := &cobra.Command{
 		Use:   "compile --src DIR --out FILE",
 		Short: "Compile a course into a snapshot file (.owlc)",
@@ -159,19 +186,11 @@ course has errors.`,
 			if out == "" {
 				return usagef(cmd, "missing --out: the snapshot file to write")
 			}
-			c, err := s.load(cmd, e)
+			data, id, err := s.compile(cmd, e)
 			if err != nil {
 				return err
 			}
-			if id == "" {
-				id = defaultCourseID(s.src)
-			}
-			stage(e, "deriving challenges")
-			data, err := compileCourse(c, id, version)
-			if err != nil {
-				return err
-			}
-			if err := writeBytesAtomic(out, data); err != nil {
+			if err := writeFileAtomic(out, func(w io.Writer) error { _, err := w.Write(data); return err }, 0o644); err != nil {
 				return fmt.Errorf("write snapshot: %w", err)
 			}
 			h, _, err := snapshot.ReadHeader(data)
@@ -184,30 +203,7 @@ course has errors.`,
 	}
 	s.bind(cmd)
 	cmd.Flags().StringVar(&out, "out", "", "snapshot file to write (required)")
-	cmd.Flags().StringVar(&id, "id", "", "course id (default: the source folder's name)")
-	cmd.Flags().StringVar(&version, "course-version", "", "version label of the course content, recorded in the snapshot")
 	return cmd
-}
-
-// writeBytesAtomic writes through a temporary file and a rename, so that a
-// reader never sees half a file.
-func writeBytesAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // inspectJSON is the output of 'owl course inspect --json'.
@@ -296,8 +292,8 @@ func printInspect(w io.Writer, o inspectJSON, sc *snapshot.Course) error {
 }
 
 func newCoursePublishCmd(e *env) *cobra.Command {
-	var s sourceFlags
-	var store, id, version string
+	var s snapshotFlags
+	var store string
 	cmd := &cobra.Command{
 		Use:   "publish --src DIR --store URL",
 		Short: "Compile a course and publish it to a course store",
@@ -312,15 +308,7 @@ store) or a plain folder path.`,
 			if store == "" {
 				return usagef(cmd, "missing --store: the course store URL or folder")
 			}
-			c, err := s.load(cmd, e)
-			if err != nil {
-				return err
-			}
-			if id == "" {
-				id = defaultCourseID(s.src)
-			}
-			stage(e, "deriving challenges")
-			data, err := compileCourse(c, id, version)
+			data, _, err := s.compile(cmd, e)
 			if err != nil {
 				return err
 			}
@@ -329,8 +317,6 @@ store) or a plain folder path.`,
 	}
 	s.bind(cmd)
 	cmd.Flags().StringVar(&store, "store", "", "course store: a gocloud.dev/blob URL or a folder (required)")
-	cmd.Flags().StringVar(&id, "id", "", "course id (default: the source folder's name)")
-	cmd.Flags().StringVar(&version, "course-version", "", "version label of the course content, recorded in the snapshot")
 	return cmd
 }
 
