@@ -55,9 +55,17 @@ func TestScripts(t *testing.T) {
 	})
 }
 
-// startOwl runs the owl command (this test binary, as testscript.Main arranges)
-// as a child process and returns it with the landing page URL it printed.
+// startOwl runs the owl command as a child process and returns it with the
+// landing page URL it printed.
 func startOwl(t *testing.T, args ...string) (*exec.Cmd, string, *strings.Builder) {
+	t.Helper()
+	return spawnOwl(t, regexp.MustCompile(`landing page\s+(http://\S+/)`), args...)
+}
+
+// spawnOwl runs the owl command (this test binary, as testscript.Main
+// arranges) as a child process and returns it with the first submatch of re
+// in its standard output.
+func spawnOwl(t *testing.T, re *regexp.Regexp, args ...string) (*exec.Cmd, string, *strings.Builder) {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "owl")
 	exe, err := os.Executable()
@@ -82,7 +90,6 @@ func startOwl(t *testing.T, args ...string) (*exec.Cmd, string, *strings.Builder
 	urlc := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		re := regexp.MustCompile(`landing page\s+(http://\S+/)`)
 		for sc.Scan() {
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {
 				urlc <- m[1]
@@ -94,7 +101,7 @@ func startOwl(t *testing.T, args ...string) (*exec.Cmd, string, *strings.Builder
 	case u := <-urlc:
 		return cmd, u, &stderr
 	case <-time.After(30 * time.Second):
-		t.Fatalf("owl %s printed no landing page URL; stderr:\n%s", strings.Join(args, " "), stderr.String())
+		t.Fatalf("owl %s printed nothing matching %s; stderr:\n%s", strings.Join(args, " "), re, stderr.String())
 		return nil, "", nil
 	}
 }

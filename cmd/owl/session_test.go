@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -18,42 +15,8 @@ import (
 // in its standard output.
 func startOwlPrinting(t *testing.T, re *regexp.Regexp, args ...string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "owl")
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(exe, bin); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, args...)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
-	select {
-	case s := <-found:
-		return s
-	case <-time.After(30 * time.Second):
-		t.Fatalf("owl %s printed nothing matching %s; stderr:\n%s", strings.Join(args, " "), re, stderr.String())
-		return ""
-	}
+	_, match, _ := spawnOwl(t, re, args...)
+	return match
 }
 
 func postSession(t *testing.T, base, body string) (int, map[string]any) {
