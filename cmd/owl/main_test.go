@@ -124,19 +124,7 @@ func TestUpServesAndStopsOnInterrupt(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("owl up after SIGINT: %v; stderr:\n%s", err, stderr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("owl up did not stop after SIGINT; stderr:\n%s", stderr)
-	}
+	interruptOwl(t, cmd, stderr)
 	if !strings.Contains(stderr.String(), `"msg":"owl stopped"`) {
 		t.Errorf("no clean-stop log line; stderr:\n%s", stderr)
 	}
@@ -175,5 +163,24 @@ func TestUsageExitCodes(t *testing.T) {
 		if code := exitCode(err, io.Discard); code != 2 {
 			t.Errorf("owl %s: exit code %d (err %v), want 2", strings.Join(args, " "), code, err)
 		}
+	}
+}
+
+// interruptOwl sends SIGINT to an owl child process and requires it to exit
+// with status 0 within 10 seconds.
+func interruptOwl(t *testing.T, cmd *exec.Cmd, stderr *strings.Builder) {
+	t.Helper()
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("owl after SIGINT: %v; stderr:\n%s", err, stderr)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("owl did not stop after SIGINT; stderr:\n%s", stderr)
 	}
 }

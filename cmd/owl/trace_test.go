@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/owlstack/owl/internal/tracectx"
 )
@@ -30,19 +28,7 @@ func TestUpWritesAccessLogs(t *testing.T) {
 	if got := resp.Header.Get("X-Amzn-Trace-Id"); got != "Root=1-67891233-abcdef012345678912345678" {
 		t.Errorf("response X-Amzn-Trace-Id = %q", got)
 	}
-	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("owl up: %v\n%s", err, stderr)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatalf("owl up did not stop; stderr:\n%s", stderr)
-	}
+	interruptOwl(t, cmd, stderr)
 	f, err := os.Open(filepath.Join(data, "logs", "access.jsonl"))
 	if err != nil {
 		t.Fatal(err)
