@@ -26,7 +26,7 @@ that was mapped, approximated or could not be mapped.`,
 		Args: cobra.ArbitraryArgs,
 		RunE: groupRun,
 	}
-	cmd.AddCommand(newMigrateConvertCmd(e), newMigratePlanCmd(e), newMigrateEphemeralCmd(e), newMigrateSynthCmd(e))
+	cmd.AddCommand(newMigrateConvertCmd(e), newMigratePlanCmd(e), newMigrateEphemeralCmd(e), newMigrateSynthCmd(e), newMigrateFleetCmd(e))
 	return cmd
 }
 
@@ -111,9 +111,12 @@ func newMigrateConvertCmd(e *env) *cobra.Command {
 		Use:   "convert --in DIR --out DIR [--mapping FILE] [--strict]",
 		Short: "Convert ECS definitions into manifests and write the report",
 		Long: `Convert every ECS service in --in and write, under --out:
-  services/NAME/base/         Deployment, Service, ServiceAccount, HPA, PDB,
-                              ExternalSecrets, HTTPRoute, kustomization.yaml
-  services/NAME/overlays/CELL/kustomization.yaml
+  services/NAME/base/         Deployment (or an Argo Rollouts Rollout for the
+                              canary and blue-green strategies), Service,
+                              ServiceAccount, HPA, PDB, ExternalSecrets,
+                              HTTPRoute, kustomization.yaml
+  services/NAME/overlays/CELL/kustomization.yaml (and podidentity.yaml with
+                              identity: pod-identity)
   argocd/NAME.yaml            ApplicationSet, one Application per cell
   report.json                 what became of every ECS field
 

@@ -30,16 +30,23 @@ const (
 	TagTeam      = "owl.dev/team"
 	TagNamespace = "owl.dev/namespace"
 	TagSkip      = "owl.dev/skip"
+	TagStrategy  = "owl.dev/strategy"
 )
 
 // service is one converted service: its objects and its report.
 type service struct {
 	name, namespace, team string
+	strategy              string
 	base                  []object
 	replicas              int32
 	hasHPA                bool
 	hasRoute              bool
-	report                *ServiceReport
+	// workload is the kind that runs the pods: Deployment or Rollout.
+	workload string
+	// identitySA and identityRole are the service account and IAM role of
+	// an EKS Pod Identity association (one per cell); empty without one.
+	identitySA, identityRole string
+	report                   *ServiceReport
 }
 
 // object is a generated object and the base file it goes to.
@@ -113,7 +120,7 @@ func convertService(m *Mapping, in *ecs.Input, svc *ecs.Service, td *ecs.TaskDef
 	} else {
 		c.mapped("serviceName", "object names and label "+LabelService)
 	}
-	s := &service{name: c.name, namespace: ns, team: team}
+	s := &service{name: c.name, namespace: ns, team: team, strategy: c.rolloutStrategy(o)}
 	labels := map[string]string{LabelService: c.name, LabelTeam: team, LabelManaged: "owl"}
 	meta := func(name string) metav1.ObjectMeta {
 		return metav1.ObjectMeta{Name: name, Labels: maps.Clone(labels)}
@@ -142,13 +149,35 @@ func convertService(m *Mapping, in *ecs.Input, svc *ecs.Service, td *ecs.TaskDef
 	} else {
 		c.mapped("desiredCount", "left to the HorizontalPodAutoscaler (no spec.replicas, so Argo CD and the HPA do not fight)")
 	}
-	s.base = append(s.base, object{"deployment.yaml", dep}, object{"serviceaccount.yaml", sa})
-	if k8sSvc := c.k8sService(meta, ports); k8sSvc != nil {
+	k8sSvc := c.k8sService(meta, ports)
+	var route *gatewayv1.HTTPRoute
+	if k8sSvc != nil {
+		route = c.route(meta, k8sSvc)
+	}
+	workload, extra := object{"deployment.yaml", dep}, []object(nil)
+	s.workload = "Deployment"
+	if s.strategy != StrategyRolling {
+		if ro, more := c.rollout(dep, s.strategy, meta, k8sSvc, route, ns); ro != nil {
+			workload, extra = object{"rollout.yaml", ro}, more
+			s.workload = "Rollout"
+			if hpa != nil {
+				hpa.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "argoproj.io/v1alpha1", Kind: "Rollout", Name: c.name}
+			}
+		} else {
+			s.strategy = StrategyRolling
+		}
+	}
+	s.base = append(s.base, workload, object{"serviceaccount.yaml", sa})
+	if k8sSvc != nil {
 		s.base = append(s.base, object{"service.yaml", k8sSvc})
-		if r := c.route(meta, k8sSvc); r != nil {
-			s.base = append(s.base, object{"httproute.yaml", r})
+		s.base = append(s.base, extra...)
+		if route != nil {
+			s.base = append(s.base, object{"httproute.yaml", route})
 			s.hasRoute = true
 		}
+	}
+	if c.m.Identity == "pod-identity" && c.td.TaskRoleArn != "" {
+		s.identitySA, s.identityRole = sa.Name, c.td.TaskRoleArn
 	}
 	if hpa != nil {
 		s.base = append(s.base, object{"hpa.yaml", hpa})
@@ -177,7 +206,7 @@ func (c *converter) serviceAccount(meta func(string) metav1.ObjectMeta) *corev1.
 		sa.Annotations = map[string]string{"eks.amazonaws.com/role-arn": c.td.TaskRoleArn}
 		c.mapped("taskRoleArn", "IRSA: annotation eks.amazonaws.com/role-arn on service account "+name+"; add the cluster's OIDC provider to the role's trust policy")
 	default:
-		c.approx("taskRoleArn", "EKS Pod Identity: create an association of "+name+" with "+c.td.TaskRoleArn+" (aws eks create-pod-identity-association)")
+		c.mapped("taskRoleArn", "EKS Pod Identity: a PodIdentityAssociation (AWS Controllers for Kubernetes) per cell gives service account "+name+" the role; the role's trust policy must allow pods.eks.amazonaws.com")
 	}
 	if c.td.ExecutionRoleArn != "" {
 		c.approx("executionRoleArn", "its duties move: images are pulled with the node role, secrets are read by External Secrets with the secret store's role, logs go to the cluster's log agent")
@@ -725,7 +754,7 @@ func (c *converter) strategy() appsv1.DeploymentStrategy {
 			c.notMapped("deploymentConfiguration.alarms", "use owl shift's analysis or Argo Rollouts analysis to roll back on metrics")
 		}
 	}
-	if ctl := c.svc.DeploymentController; ctl != nil && ctl.Type != "" && ctl.Type != "ECS" {
+	if ctl := c.svc.DeploymentController; ctl != nil && ctl.Type != "" && ctl.Type != "ECS" && ctl.Type != "CODE_DEPLOY" {
 		c.approx("deploymentController", ctl.Type+" deployments → rolling update; for blue/green use owl shift or Argo Rollouts")
 	}
 	surge := intstr.FromString(strconv.Itoa(maxPct-100) + "%")

@@ -1,11 +1,13 @@
 package migrate
 
 import (
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
 // The kinds below belong to projects whose Go modules would pull in far more
-// than owl needs (Argo CD, External Secrets, Karpenter); these structs carry
+// than owl needs (Argo CD, Argo Rollouts, External Secrets, Karpenter, ACK); these structs carry
 // the fields owl writes, and strict decoding against them catches typos.
 
 // ExternalSecret is an External Secrets Operator ExternalSecret
@@ -164,4 +166,92 @@ type SyncPolicy struct {
 type SyncPolicyAutomated struct {
 	Prune    bool `json:"prune,omitempty"`
 	SelfHeal bool `json:"selfHeal,omitempty"`
+}
+
+// Rollout is an Argo Rollouts Rollout (argoproj.io/v1alpha1): a Deployment
+// whose updates go out as a canary or as blue-green.
+type Rollout struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              RolloutSpec `json:"spec"`
+}
+
+// RolloutSpec is a Deployment's spec with a Rollouts strategy.
+type RolloutSpec struct {
+	Replicas                *int32                 `json:"replicas,omitempty"`
+	Selector                *metav1.LabelSelector  `json:"selector"`
+	Template                corev1.PodTemplateSpec `json:"template"`
+	MinReadySeconds         int32                  `json:"minReadySeconds,omitempty"`
+	RevisionHistoryLimit    *int32                 `json:"revisionHistoryLimit,omitempty"`
+	ProgressDeadlineSeconds *int32                 `json:"progressDeadlineSeconds,omitempty"`
+	ProgressDeadlineAbort   bool                   `json:"progressDeadlineAbort,omitempty"`
+	Strategy                RolloutStrategy        `json:"strategy"`
+}
+
+// RolloutStrategy is exactly one of Canary and BlueGreen.
+type RolloutStrategy struct {
+	Canary    *CanaryStrategy    `json:"canary,omitempty"`
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
+}
+
+// CanaryStrategy shifts weight to the new version step by step.
+type CanaryStrategy struct {
+	// CanaryService and StableService select the new and the old pods;
+	// traffic routing needs both.
+	CanaryService  string              `json:"canaryService,omitempty"`
+	StableService  string              `json:"stableService,omitempty"`
+	MaxSurge       *intstr.IntOrString `json:"maxSurge,omitempty"`
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+	TrafficRouting *RolloutTraffic     `json:"trafficRouting,omitempty"`
+	Steps          []CanaryStep        `json:"steps,omitempty"`
+}
+
+// RolloutTraffic names the traffic router plugin and its configuration,
+// e.g. argoproj-labs/gatewayAPI with the HTTPRoute to re-weight.
+type RolloutTraffic struct {
+	Plugins map[string]GatewayAPIPlugin `json:"plugins,omitempty"`
+}
+
+// GatewayAPIPlugin configures the argoproj-labs/gatewayAPI traffic router.
+type GatewayAPIPlugin struct {
+	HTTPRoute string `json:"httpRoute"`
+	Namespace string `json:"namespace"`
+}
+
+// CanaryStep is one step: a weight to set or a pause.
+type CanaryStep struct {
+	SetWeight *int32        `json:"setWeight,omitempty"`
+	Pause     *RolloutPause `json:"pause,omitempty"`
+}
+
+// RolloutPause pauses for Duration, or until promoted when it is empty.
+type RolloutPause struct {
+	Duration string `json:"duration,omitempty"`
+}
+
+// BlueGreenStrategy runs the new version beside the old one behind a
+// preview Service, then switches the active Service over.
+type BlueGreenStrategy struct {
+	ActiveService         string `json:"activeService"`
+	PreviewService        string `json:"previewService,omitempty"`
+	AutoPromotionEnabled  *bool  `json:"autoPromotionEnabled,omitempty"`
+	ScaleDownDelaySeconds *int32 `json:"scaleDownDelaySeconds,omitempty"`
+}
+
+// PodIdentityAssociation is an EKS Pod Identity association as the AWS
+// Controllers for Kubernetes (ACK) EKS controller manages it
+// (eks.services.k8s.aws/v1alpha1): it gives a service account an IAM role
+// in one cluster.
+type PodIdentityAssociation struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata"`
+	Spec              PodIdentityAssociationSpec `json:"spec"`
+}
+
+// PodIdentityAssociationSpec names the cluster, service account and role.
+type PodIdentityAssociationSpec struct {
+	ClusterName    string `json:"clusterName"`
+	Namespace      string `json:"namespace"`
+	ServiceAccount string `json:"serviceAccount"`
+	RoleARN        string `json:"roleARN"`
 }

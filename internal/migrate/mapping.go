@@ -13,6 +13,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -55,6 +56,31 @@ type Mapping struct {
 	// Karpenter, when set, adds the cells' node pools: spot and on-demand,
 	// arm64 and amd64, IPv6 instance metadata.
 	Karpenter *KarpenterSettings `json:"karpenter,omitempty"`
+	// Strategy is how services roll out a new version: "rolling" (default,
+	// a Deployment), "canary" or "blue-green" (an Argo Rollouts Rollout).
+	// A service's owl.dev/strategy tag or docker label overrides it.
+	Strategy string `json:"strategy,omitempty"`
+	// Canary shapes canary rollouts.
+	Canary CanarySettings `json:"canary,omitempty"`
+}
+
+// Rollout strategies.
+const (
+	StrategyRolling   = "rolling"
+	StrategyCanary    = "canary"
+	StrategyBlueGreen = "blue-green"
+)
+
+var strategies = []string{StrategyRolling, StrategyCanary, StrategyBlueGreen}
+
+// CanarySettings are the steps of a canary rollout.
+type CanarySettings struct {
+	// Weights are the canary's traffic percentages, in increasing order,
+	// each followed by a pause; 100 is implied at the end. Default 5, 25, 50.
+	Weights []int32 `json:"weights,omitempty"`
+	// Pause is how long each weight is held, as a Go duration ("5m");
+	// "0s" or "manual" waits for a promotion. Default 5m.
+	Pause string `json:"pause,omitempty"`
 }
 
 // KarpenterSettings are the cluster-specific values of the node pools.
@@ -75,6 +101,9 @@ type Cell struct {
 	// MaxReplicas caps every service's replicas in this cell (e.g. 1 in
 	// dev); 0 means no cap.
 	MaxReplicas int32 `json:"maxReplicas,omitempty"`
+	// Cluster is the EKS cluster's name, which EKS Pod Identity
+	// associations name; default the cell's name.
+	Cluster string `json:"cluster,omitempty"`
 }
 
 // NamespaceRule places services whose name matches Match (a glob) in
@@ -175,6 +204,9 @@ func (m *Mapping) complete() error {
 		if m.Cells[i].Environment == "" {
 			m.Cells[i].Environment = c.Name
 		}
+		if m.Cells[i].Cluster == "" {
+			m.Cells[i].Cluster = c.Name
+		}
 	}
 	for i, r := range m.Namespaces {
 		if _, err := path.Match(r.Match, ""); err != nil {
@@ -209,6 +241,24 @@ func (m *Mapping) complete() error {
 	def(&m.Git.Revision, "HEAD")
 	def(&m.ArgoCD.Namespace, "argocd")
 	def(&m.ArgoCD.Project, "default")
+	def(&m.Strategy, StrategyRolling)
+	def(&m.Canary.Pause, "5m")
+	if m.Canary.Weights == nil {
+		m.Canary.Weights = []int32{5, 25, 50}
+	}
+	if !slices.Contains(strategies, m.Strategy) {
+		return fmt.Errorf("strategy %q: want %s", m.Strategy, strings.Join(strategies, ", "))
+	}
+	for i, w := range m.Canary.Weights {
+		if w < 1 || w > 99 || (i > 0 && w <= m.Canary.Weights[i-1]) {
+			return fmt.Errorf("canary.weights[%d] %d: want increasing percentages between 1 and 99", i, w)
+		}
+	}
+	if m.Canary.Pause != "manual" {
+		if _, err := time.ParseDuration(m.Canary.Pause); err != nil {
+			return fmt.Errorf("canary.pause %q: want a duration such as 5m, or manual", m.Canary.Pause)
+		}
+	}
 	if !slices.Contains([]string{"irsa", "pod-identity"}, m.Identity) {
 		return fmt.Errorf("identity %q: want irsa or pod-identity", m.Identity)
 	}

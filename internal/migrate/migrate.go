@@ -36,14 +36,7 @@ func Convert(in *ecs.Input, m *Mapping) (*Output, error) {
 	for _, e := range in.Errors {
 		out.Report.InputErrors = append(out.Report.InputErrors, e.Error())
 	}
-	tds := map[string]*ecs.TaskDefinition{}
-	for _, td := range in.TaskDefinitions {
-		tds[td.Key()] = td
-		tds[td.TaskDefinitionArn] = td
-		if prev, ok := tds[td.Family]; !ok || prev.Revision < td.Revision {
-			tds[td.Family] = td
-		}
-	}
+	tds := taskDefinitionIndex(in)
 	if m.Karpenter != nil {
 		b, err := renderStream(v, nodePools(m.Karpenter))
 		if err != nil {
@@ -87,6 +80,20 @@ func Convert(in *ecs.Input, m *Mapping) (*Output, error) {
 	return out, nil
 }
 
+// taskDefinitionIndex finds task definitions by family:revision, ARN, and
+// family (the latest revision).
+func taskDefinitionIndex(in *ecs.Input) map[string]*ecs.TaskDefinition {
+	tds := map[string]*ecs.TaskDefinition{}
+	for _, td := range in.TaskDefinitions {
+		tds[td.Key()] = td
+		tds[td.TaskDefinitionArn] = td
+		if prev, ok := tds[td.Family]; !ok || prev.Revision < td.Revision {
+			tds[td.Family] = td
+		}
+	}
+	return tds
+}
+
 func lookupTaskDefinition(tds map[string]*ecs.TaskDefinition, ref string) *ecs.TaskDefinition {
 	if td := tds[ref]; td != nil {
 		return td
@@ -124,6 +131,14 @@ func (s *service) render(m *Mapping, v *Validator) (map[string][]byte, error) {
 	files[dir+"/base/kustomization.yaml"] = b
 	for _, cell := range m.Cells {
 		k := s.overlay(m, cell, "../../base", cell.Name, m.Domain)
+		if pia := s.podIdentity(cell); pia != nil {
+			b, err := v.Render(pia)
+			if err != nil {
+				return nil, fmt.Errorf("overlay %s: pod identity: %w", cell.Name, err)
+			}
+			files[dir+"/overlays/"+cell.Name+"/podidentity.yaml"] = b
+			k.Resources = append(k.Resources, "podidentity.yaml")
+		}
 		b, err := v.Render(k)
 		if err != nil {
 			return nil, fmt.Errorf("overlay %s: %w", cell.Name, err)
@@ -151,6 +166,12 @@ func (s *service) overlay(m *Mapping, cell Cell, base, hostLabel, domain string)
 			k.Patches = append(k.Patches, ktypes.Patch{
 				Target: &ktypes.Selector{ResId: resID("autoscaling", "v2", "HorizontalPodAutoscaler", s.name)},
 				Patch:  jsonPatch(s.hpaCap(cell.MaxReplicas)),
+			})
+		} else if s.replicas > cell.MaxReplicas && s.workload == "Rollout" {
+			// Kustomize's replicas field knows only the built-in workloads.
+			k.Patches = append(k.Patches, ktypes.Patch{
+				Target: &ktypes.Selector{ResId: resID("argoproj.io", "v1alpha1", "Rollout", s.name)},
+				Patch:  jsonPatch([]patchOp{{Op: "replace", Path: "/spec/replicas", Value: cell.MaxReplicas}}),
 			})
 		} else if s.replicas > cell.MaxReplicas {
 			k.Replicas = append(k.Replicas, ktypes.Replica{Name: s.name, Count: int64(cell.MaxReplicas)})

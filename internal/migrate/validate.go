@@ -40,12 +40,14 @@ func NewValidator() (*Validator, error) {
 		decoder: serializer.NewCodecFactory(s, serializer.EnableStrict).UniversalDeserializer(),
 		scheme:  s,
 		local: map[schema.GroupVersionKind]func() any{
-			gvk("external-secrets.io/v1", "ExternalSecret"):            func() any { return &ExternalSecret{} },
-			gvk("argoproj.io/v1alpha1", "ApplicationSet"):              func() any { return &ApplicationSet{} },
-			gvk("argoproj.io/v1alpha1", "Application"):                 func() any { return &Application{} },
-			gvk("karpenter.sh/v1", "NodePool"):                         func() any { return &NodePool{} },
-			gvk("karpenter.k8s.aws/v1", "EC2NodeClass"):                func() any { return &EC2NodeClass{} },
-			gvk(ktypes.KustomizationVersion, ktypes.KustomizationKind): func() any { return &ktypes.Kustomization{} },
+			gvk("external-secrets.io/v1", "ExternalSecret"):                func() any { return &ExternalSecret{} },
+			gvk("argoproj.io/v1alpha1", "ApplicationSet"):                  func() any { return &ApplicationSet{} },
+			gvk("argoproj.io/v1alpha1", "Application"):                     func() any { return &Application{} },
+			gvk("argoproj.io/v1alpha1", "Rollout"):                         func() any { return &Rollout{} },
+			gvk("eks.services.k8s.aws/v1alpha1", "PodIdentityAssociation"): func() any { return &PodIdentityAssociation{} },
+			gvk("karpenter.sh/v1", "NodePool"):                             func() any { return &NodePool{} },
+			gvk("karpenter.k8s.aws/v1", "EC2NodeClass"):                    func() any { return &EC2NodeClass{} },
+			gvk(ktypes.KustomizationVersion, ktypes.KustomizationKind):     func() any { return &ktypes.Kustomization{} },
 		},
 	}, nil
 }

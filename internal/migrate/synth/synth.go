@@ -26,7 +26,14 @@ type Summary struct {
 const account = "123456789012"
 
 var (
-	teams  = []string{"checkout", "learning", "growth", "platform", "data", "notifications", "payments", "search"}
+	// 32 teams, as in a fleet of hundreds of services where each team owns
+	// its own migration timeline.
+	teams = []string{
+		"checkout", "learning", "growth", "platform", "data", "notifications", "payments", "search",
+		"identity", "leagues", "stories", "speech", "ads", "shop", "experiments", "support",
+		"content", "ml-ranking", "ml-speech", "infra", "observability", "security", "billing", "partners",
+		"math", "music", "chess", "podcasts", "schools", "friends", "localization", "trust-safety",
+	}
 	nouns  = []string{"orders", "sessions", "streaks", "leagues", "reminders", "profiles", "courses", "stories", "podcasts", "friends", "shop", "ads"}
 	suffix = []string{"api", "worker", "gateway", "sync", "indexer", "scheduler"}
 )
