@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"path/filepath"
@@ -133,11 +132,7 @@ files of a converted service that are no longer generated are removed.`,
 			if err != nil {
 				return err
 			}
-			var report bytes.Buffer
-			if err := out.Report.WriteJSON(&report); err != nil {
-				return err
-			}
-			if err := migrate.WriteFileAtomic(filepath.Join(c.out, "report.json"), report.Bytes()); err != nil {
+			if err := out.Report.WriteFile(c.out); err != nil {
 				return err
 			}
 			if err := out.Report.WriteTable(e.stdout, detail); err != nil {

@@ -1,103 +1,29 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/owlstack/owl/internal/migrate"
-	"github.com/owlstack/owl/internal/migrate/ecs"
 )
 
-// fleetSources says where the fleet view reads from.
-type fleetSources struct {
-	out, in, argocd, shifts string
-}
-
-func (s *fleetSources) bind(cmd *cobra.Command) {
+func bindFleetSources(cmd *cobra.Command, s *migrate.FleetSources) {
 	f := cmd.Flags()
-	f.StringVar(&s.out, "out", "", "output folder of 'owl migrate convert' (required)")
-	f.StringVar(&s.in, "in", "", "folder of ECS JSON: its services missing from --out are 'not started'")
-	f.StringVar(&s.argocd, "argocd", "", "Argo CD applications: a file of 'argocd app list -o json', or the API URL .../api/v1/applications (token in OWL_ARGOCD_TOKEN)")
-	f.StringVar(&s.shifts, "shifts", "", "traffic shifts: a file, or the shift controller's URL .../api/v1/shifts (token in OWL_SHIFT_TOKEN)")
-}
-
-// load reads every source; getenv gives the API tokens.
-func (s *fleetSources) load(ctx context.Context, getenv func(string) string) (*migrate.Fleet, error) {
-	var in migrate.FleetInput
-	var err error
-	if in.Report, err = migrate.ReadReport(s.out); err != nil {
-		return nil, err
-	}
-	if s.in != "" {
-		ecsIn, err := ecs.ReadDir(s.in)
-		if err != nil {
-			return nil, err
-		}
-		in.NotConverted = migrate.Unconverted(ecsIn, in.Report)
-	}
-	if s.argocd != "" {
-		b, err := fetchSource(ctx, s.argocd, getenv("OWL_ARGOCD_TOKEN"))
-		if err != nil {
-			return nil, fmt.Errorf("argo cd: %w", err)
-		}
-		if in.Apps, err = migrate.ParseArgoApps(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.argocd, err)
-		}
-	}
-	if s.shifts != "" {
-		b, err := fetchSource(ctx, s.shifts, getenv("OWL_SHIFT_TOKEN"))
-		if err != nil {
-			return nil, fmt.Errorf("shifts: %w", err)
-		}
-		if in.Shifts, err = migrate.ParseShifts(b); err != nil {
-			return nil, fmt.Errorf("%s: %w", s.shifts, err)
-		}
-	}
-	return migrate.BuildFleet(in), nil
-}
-
-// fetchSource reads a file, or GETs an http(s) URL with a bearer token.
-func fetchSource(ctx context.Context, src, token string) ([]byte, error) {
-	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
-		return os.ReadFile(src)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Accept", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s", src, resp.Status)
-	}
-	return b, nil
+	f.StringVar(&s.Out, "out", "", "output folder of 'owl migrate convert' (required)")
+	f.StringVar(&s.In, "in", "", "folder of ECS JSON: its services missing from --out are 'not started'")
+	f.StringVar(&s.ArgoCD, "argocd", "", "Argo CD applications: a file of 'argocd app list -o json', or the API URL .../api/v1/applications (token in OWL_ARGOCD_TOKEN)")
+	f.StringVar(&s.Shifts, "shifts", "", "traffic shifts: a file, or the shift controller's URL .../api/v1/shifts (token in OWL_SHIFT_TOKEN)")
 }
 
 func newMigrateFleetCmd(e *env) *cobra.Command {
-	var src fleetSources
+	var src migrate.FleetSources
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "fleet --out DIR [--in DIR] [--argocd FILE|URL] [--shifts FILE|URL] [--json]",
@@ -109,12 +35,13 @@ shifting n% → done, or rolled-back. The phases come from the output folder of
 JSON status API (files or URLs); each source is optional except --out.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if src.out == "" {
+			if src.Out == "" {
 				return usagef(cmd, "missing --out DIR: the output folder of 'owl migrate convert'")
 			}
-			f, err := src.load(cmd.Context(), e.getenv)
-			if err != nil {
-				return err
+			src.ArgoCDToken, src.ShiftsToken = e.getenv("OWL_ARGOCD_TOKEN"), e.getenv("OWL_SHIFT_TOKEN")
+			f, errs := src.Load(cmd.Context())
+			if len(errs) > 0 {
+				return errors.Join(errs...)
 			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
@@ -124,7 +51,7 @@ JSON status API (files or URLs); each source is optional except --out.`,
 			return writeFleetTable(e.stdout, f)
 		},
 	}
-	src.bind(cmd)
+	bindFleetSources(cmd, &src)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the fleet as JSON")
 	return cmd
 }

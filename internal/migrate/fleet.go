@@ -2,14 +2,18 @@ package migrate
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net/http"
 	"os"
-	"path"
+	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/owlstack/owl/internal/migrate/ecs"
 )
@@ -123,7 +127,7 @@ type FleetInput struct {
 // ReadReport reads the report.json that 'owl migrate convert' wrote into
 // an output folder.
 func ReadReport(out string) (*Report, error) {
-	b, err := os.ReadFile(path.Join(out, "report.json"))
+	b, err := os.ReadFile(filepath.Join(out, ReportFile))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s has no report.json: is it the output folder of 'owl migrate convert'?", out)
 	}
@@ -278,4 +282,91 @@ func Unconverted(in *ecs.Input, r *Report) map[string]string {
 		out[name] = team
 	}
 	return out
+}
+
+// FleetSources says where the fleet view reads from: files, or http(s)
+// URLs read with a bearer token.
+type FleetSources struct {
+	// Out is the output folder of 'owl migrate convert' (required).
+	Out string
+	// In is the folder of ECS JSON; its services missing from Out are not
+	// started.
+	In string
+	// ArgoCD is Argo CD's application list: 'argocd app list -o json', or
+	// its API's .../api/v1/applications.
+	ArgoCD, ArgoCDToken string
+	// Shifts is the shift controller's list of shifts (.../api/v1/shifts).
+	Shifts, ShiftsToken string
+	// Client fetches URLs; nil means a client with a 30 s timeout.
+	Client *http.Client
+}
+
+// Load builds the fleet. Without the output folder's report there is no
+// fleet; an unreadable optional source is reported in errs and the fleet is
+// built from the others.
+func (s FleetSources) Load(ctx context.Context) (f *Fleet, errs []error) {
+	var in FleetInput
+	var err error
+	if in.Report, err = ReadReport(s.Out); err != nil {
+		return nil, []error{err}
+	}
+	if s.In != "" {
+		ecsIn, err := ecs.ReadDir(s.In)
+		if err != nil {
+			errs = append(errs, err)
+		} else {
+			in.NotConverted = Unconverted(ecsIn, in.Report)
+		}
+	}
+	if s.ArgoCD != "" {
+		b, err := s.fetch(ctx, s.ArgoCD, s.ArgoCDToken)
+		if err == nil {
+			in.Apps, err = ParseArgoApps(b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("argo cd %s: %w", s.ArgoCD, err))
+		}
+	}
+	if s.Shifts != "" {
+		b, err := s.fetch(ctx, s.Shifts, s.ShiftsToken)
+		if err == nil {
+			in.Shifts, err = ParseShifts(b)
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("shifts %s: %w", s.Shifts, err))
+		}
+	}
+	return BuildFleet(in), errs
+}
+
+// fetch reads a file, or GETs an http(s) URL with a bearer token.
+func (s FleetSources) fetch(ctx context.Context, src, token string) ([]byte, error) {
+	if !strings.HasPrefix(src, "http://") && !strings.HasPrefix(src, "https://") {
+		return os.ReadFile(src)
+	}
+	client := s.Client
+	if client == nil {
+		client = &http.Client{Timeout: 30 * time.Second}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET: %s", resp.Status)
+	}
+	return b, nil
 }

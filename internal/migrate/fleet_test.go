@@ -1,6 +1,11 @@
 package migrate
 
 import (
+	"bytes"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -95,5 +100,37 @@ func TestUnconverted(t *testing.T) {
 	want := map[string]string{"legacy-worker": "data-platform", "billing": "unowned"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("unconverted (-want +got):\n%s", diff)
+	}
+}
+
+func TestFleetSourcesLoad(t *testing.T) {
+	out := t.TempDir()
+	var rep bytes.Buffer
+	if err := (&Report{Services: []*ServiceReport{{Service: "web", Team: "web"}}}).WriteJSON(&rep); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, "report.json"), rep.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			http.Error(w, "no", http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`[{"name": "web", "state": "paused", "to_percent": 5}]`))
+	}))
+	defer srv.Close()
+
+	f, errs := FleetSources{Out: out, Shifts: srv.URL, ShiftsToken: "s3cret"}.Load(t.Context())
+	if len(errs) > 0 || f.Services[0].Phase != PhaseShifting || f.Services[0].ShiftPercent != 5 {
+		t.Fatalf("load: %+v %v", f, errs)
+	}
+	// A source that refuses leaves the fleet built from the others.
+	f, errs = FleetSources{Out: out, Shifts: srv.URL, ArgoCD: filepath.Join(out, "missing.json")}.Load(t.Context())
+	if len(errs) != 2 || !strings.Contains(errs[1].Error(), "401") || f == nil || f.Services[0].Phase != PhaseGenerated {
+		t.Fatalf("load with bad sources: %+v %v", f, errs)
+	}
+	if _, errs := (FleetSources{Out: t.TempDir()}).Load(t.Context()); len(errs) != 1 || !strings.Contains(errs[0].Error(), "no report.json") {
+		t.Errorf("missing report: %v", errs)
 	}
 }

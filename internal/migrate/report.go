@@ -1,9 +1,11 @@
 package migrate
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"text/tabwriter"
 )
 
@@ -64,6 +66,19 @@ type Report struct {
 	Services []*ServiceReport `json:"services"`
 	// InputErrors are problems in input files, as "file: path: reason".
 	InputErrors []string `json:"inputErrors,omitempty"`
+}
+
+// ReportFile is the name of the report in an output folder.
+const ReportFile = "report.json"
+
+// WriteFile writes the report atomically as ReportFile in the output folder
+// dir, where ReadReport finds it.
+func (r *Report) WriteFile(dir string) error {
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		return err
+	}
+	return WriteFileAtomic(filepath.Join(dir, ReportFile), b.Bytes())
 }
 
 // WriteJSON writes the report as indented JSON.
