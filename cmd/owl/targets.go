@@ -44,6 +44,7 @@ func targets() []target {
 		},
 		smsWorkerTarget(),
 		sessionTarget(),
+		traceUITarget(),
 	}
 }
 

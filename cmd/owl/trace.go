@@ -124,6 +124,8 @@ stitch ALB and application logs into call trees and show them.`,
 		RunE: groupRun,
 	}
 	cmd.AddCommand(newTraceStitchCmd(e), newTraceShowCmd(e), newTraceSynthCmd(e), newTraceW3CCmd(e))
+	cmd.AddCommand(newTraceRCACmd(e), newTraceRCAEvalCmd(e))
+	cmd.AddCommand(newTraceGraphCmd(e), newTraceFindingsCmd(e))
 	return cmd
 }
 

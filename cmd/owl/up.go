@@ -126,6 +126,10 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 		ln.Close()
 		return err
 	}
+	if err := startTraceDemo(p, cfg.Data); err != nil {
+		ln.Close()
+		return err
+	}
 
 	page := &landing.Page{Title: "owl", Version: versionString(), Entries: p.entries, Health: p.health}
 	httpserver.HandleOps(p.mux, p.health, p.reg)

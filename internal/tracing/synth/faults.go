@@ -21,7 +21,29 @@ const (
 	// FaultUncompressed makes svc answer without compression:
 	// uncompressed:svc=course
 	FaultUncompressed = "uncompressed"
+	// FaultSlowDep makes svc's calls to its DynamoDB table take ms
+	// milliseconds longer (a hot partition, throttling): the dependency is
+	// the root cause and svc and its callers inherit the latency:
+	// slowdep:svc=cart,ms=20
+	FaultSlowDep = "slowdep"
+	// FaultRetries makes svc fail a share of its requests (rate between 0
+	// and 1) with a transient 503, and its callers retry, up to 3 attempts
+	// with backoff: the extra calls load svc (it slows by the same share)
+	// and the callers wait: retries:svc=payment,rate=0.3
+	FaultRetries = "retries"
+	// FaultTimeout makes svc take ms milliseconds longer, beyond its
+	// callers' timeout (ms/2, the same on every hop, as is common), so
+	// that its callers give up with 504 and fail, and theirs time out too:
+	// timeout:svc=search,ms=200
+	FaultTimeout = "timeout"
+	// FaultSpikes makes a share of svc's requests (rate between 0 and 1)
+	// take ms milliseconds longer (pauses, a noisy neighbour): background
+	// noise rather than an incident: spikes:svc=ads,ms=30,rate=0.05
+	FaultSpikes = "spikes"
 )
+
+// faultKinds lists the fault kinds ParseFaults accepts, for its errors.
+const faultKinds = "latency, errors, skew, uncompressed, slowdep, retries, timeout, spikes"
 
 // Fault is one injected misbehaviour of one service.
 type Fault struct {
@@ -34,9 +56,11 @@ type Fault struct {
 // String formats the fault as ParseFaults reads it.
 func (f Fault) String() string {
 	switch f.Kind {
-	case FaultLatency, FaultSkew:
+	case FaultLatency, FaultSkew, FaultSlowDep, FaultTimeout:
 		return fmt.Sprintf("%s:svc=%s,ms=%d", f.Kind, f.Service, f.MS)
-	case FaultErrors:
+	case FaultSpikes:
+		return fmt.Sprintf("%s:svc=%s,ms=%d,rate=%s", f.Kind, f.Service, f.MS, strconv.FormatFloat(f.Rate, 'g', -1, 64))
+	case FaultErrors, FaultRetries:
 		return fmt.Sprintf("%s:svc=%s,rate=%s", f.Kind, f.Service, strconv.FormatFloat(f.Rate, 'g', -1, 64))
 	}
 	return f.Kind + ":svc=" + f.Service
@@ -59,13 +83,15 @@ func ParseFaults(spec string) ([]Fault, error) {
 		f := Fault{Kind: strings.TrimSpace(kind)}
 		need := map[string]bool{"svc": true}
 		switch f.Kind {
-		case FaultLatency, FaultSkew:
+		case FaultLatency, FaultSkew, FaultSlowDep, FaultTimeout:
 			need["ms"] = true
-		case FaultErrors:
+		case FaultErrors, FaultRetries:
 			need["rate"] = true
+		case FaultSpikes:
+			need["ms"], need["rate"] = true, true
 		case FaultUncompressed:
 		default:
-			return nil, fmt.Errorf("fault %d %q: unknown kind %q; valid kinds: latency, errors, skew, uncompressed", i+1, item, f.Kind)
+			return nil, fmt.Errorf("fault %d %q: unknown kind %q; valid kinds: %s", i+1, item, f.Kind, faultKinds)
 		}
 		for _, kv := range strings.Split(args, ",") {
 			k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
@@ -82,7 +108,7 @@ func ParseFaults(spec string) ([]Fault, error) {
 				}
 			case "ms":
 				f.MS, err = strconv.Atoi(v)
-				if err == nil && f.Kind == FaultLatency && f.MS < 0 {
+				if err == nil && f.Kind != FaultSkew && f.MS < 0 {
 					err = fmt.Errorf("negative latency")
 				}
 			case "rate":

@@ -39,6 +39,17 @@ type Config struct {
 	Seed uint64
 	// Start is the time of the first request; zero is 2026-01-01T00:00:00Z.
 	Start time.Time
+	// IncidentFaults start at IncidentAt: requests that arrive at or after
+	// it meet them on top of Faults (a baseline, then an incident).
+	IncidentFaults []Fault
+	// IncidentAt is when IncidentFaults start.
+	IncidentAt time.Time
+	// Patterns are call patterns the analyses should find (see ParsePatterns).
+	Patterns []Pattern
+	// CallProb is the chance that a service makes each of its downstream
+	// calls while serving a request; 0 means always, so that every request
+	// reaches every service.
+	CallProb float64
 }
 
 // Summary counts what Write wrote.
@@ -78,6 +89,12 @@ type call struct {
 	to      int  // service index, or -1 for DynamoDB
 	viaLB   bool // through the internal load balancer
 	repeats int  // identical calls in a row (a cache opportunity)
+	// same makes the calls to a service identical (same path and body),
+	// as the DynamoDB calls are; otherwise each call asks for another id.
+	same bool
+	// delay is network time added between the caller's send and the
+	// callee's receive (Pattern netdelay).
+	delay time.Duration
 }
 
 type service struct {
@@ -93,6 +110,15 @@ type service struct {
 	skew     time.Duration
 	skewed   bool
 	resource string
+	// depLatency slows its DynamoDB calls (slowdep); retryRate is its
+	// share of transient failures that callers retry (retries); timeout is
+	// how long it waits for a callee before giving up (timeout faults);
+	// spike is the extra time of a share spikeRate of its requests.
+	depLatency time.Duration
+	retryRate  float64
+	timeout    time.Duration
+	spike      time.Duration
+	spikeRate  float64
 }
 
 // Write runs the simulation into dir, which must not exist or be empty.
@@ -149,6 +175,14 @@ type gen struct {
 	sum    Summary
 	buf    []byte
 	err    error // the first write error of a load balancer log
+	// normal are the services before IncidentAt, incident after it (nil
+	// without incident faults); svcs is the set serving the request.
+	normal, incident []*service
+	// emit receives the traces of an in-memory run (Generate), which
+	// writes no files.
+	emit func(*tracing.Trace) error
+	// resend is the call a retry repeats.
+	resend result
 }
 
 type albFile struct {
@@ -206,21 +240,27 @@ func newGen(dir string, cfg Config) (*gen, error) {
 			g.svcs[i].calls = append(g.svcs[i].calls, call{to: -1, repeats: rep})
 		}
 	}
-	for _, f := range cfg.Faults {
-		s, ok := byName[f.Service]
-		if !ok {
-			return nil, fmt.Errorf("synth: fault %s names service %q; services: %s", f, f.Service, strings.Join(names, ", "))
+	if err := applyPatterns(g.svcs, byName, cfg.Patterns); err != nil {
+		return nil, err
+	}
+	if err := applyFaults(g.svcs, byName, cfg.Faults); err != nil {
+		return nil, err
+	}
+	g.normal = g.svcs
+	if len(cfg.IncidentFaults) > 0 {
+		byName = map[string]*service{}
+		for _, s := range g.normal {
+			c := *s
+			g.incident = append(g.incident, &c)
+			byName[c.name] = &c
 		}
-		switch f.Kind {
-		case FaultLatency:
-			s.latency += time.Duration(f.MS) * time.Millisecond
-		case FaultErrors:
-			s.errRate = f.Rate
-		case FaultSkew:
-			s.skew, s.skewed = time.Duration(f.MS)*time.Millisecond, true
-		case FaultUncompressed:
-			s.gzip = false
+		if err := applyFaults(g.incident, byName, cfg.IncidentFaults); err != nil {
+			return nil, err
 		}
+	}
+	if dir == "" {
+		g.sum.Services = names
+		return g, nil // in memory: no files
 	}
 	for _, sub := range []string{"alb", "app"} {
 		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
@@ -243,6 +283,63 @@ func newGen(dir string, cfg Config) (*gen, error) {
 	g.truth = tracing.NewWriter(tf)
 	g.sum.Services = names
 	return g, nil
+}
+
+// applyFaults gives the services of svcs (by name in byName) their faults.
+func applyFaults(svcs []*service, byName map[string]*service, faults []Fault) error {
+	for _, f := range faults {
+		s, ok := byName[f.Service]
+		if !ok {
+			names := make([]string, len(svcs))
+			for i, s := range svcs {
+				names[i] = s.name
+			}
+			return fmt.Errorf("synth: fault %s names service %q; services: %s", f, f.Service, strings.Join(names, ", "))
+		}
+		ms := time.Duration(f.MS) * time.Millisecond
+		switch f.Kind {
+		case FaultLatency:
+			s.latency += ms
+		case FaultErrors:
+			s.errRate = f.Rate
+		case FaultSkew:
+			s.skew, s.skewed = ms, true
+		case FaultUncompressed:
+			s.gzip = false
+		case FaultSlowDep:
+			s.depLatency += ms
+		case FaultRetries:
+			s.retryRate = f.Rate
+		case FaultTimeout:
+			s.latency += ms
+			for _, o := range svcs {
+				if o.timeout == 0 || o.timeout > ms/2 {
+					o.timeout = ms / 2
+				}
+			}
+		case FaultSpikes:
+			s.spike, s.spikeRate = ms, f.Rate
+		}
+	}
+	return nil
+}
+
+// Generate runs the simulation in memory and passes each true trace to
+// emit, in the order the requests arrive, writing no logs: for analyses
+// that need many simulated fleets fast. It stops at emit's first error.
+func Generate(cfg Config, emit func(*tracing.Trace) error) (*Summary, error) {
+	if cfg.Services < 1 || cfg.Requests < 0 {
+		return nil, fmt.Errorf("synth: want at least 1 service and 0 or more requests")
+	}
+	g, err := newGen("", cfg)
+	if err != nil {
+		return nil, err
+	}
+	g.emit = emit
+	if err := g.run(); err != nil {
+		return nil, err
+	}
+	return &g.sum, nil
 }
 
 func (g *gen) closeAll() error {
@@ -320,6 +417,10 @@ func (g *gen) request(t0 time.Time, n int) error {
 	binary.BigEndian.PutUint64(id[4:12], g.rng.Uint64())
 	binary.BigEndian.PutUint32(id[12:], g.rng.Uint32())
 	tr := &tracing.Trace{Root: id.Root(), TraceID: id.String()}
+	g.svcs = g.normal
+	if g.incident != nil && !t0.Before(g.cfg.IncidentAt) {
+		g.svcs = g.incident
+	}
 	root := tr.Root
 	lbID := tracing.LBSpanID(root, "")
 	entry := g.svcs[0]
@@ -348,6 +449,9 @@ type result struct {
 	status int
 	bytes  int64
 	target string // ip:port of the server
+	// path and reqBytes are what a call sent, so that a retry resends it.
+	path     string
+	reqBytes int64
 }
 
 // serve simulates service i serving a request that starts at start; the
@@ -357,12 +461,29 @@ func (g *gen) serve(tr *tracing.Trace, i int, start time.Time, path string, reqB
 	s := g.svcs[i]
 	id := g.spanID()
 	work := time.Duration(s.base)*time.Microsecond + g.us(0, s.base/2) + s.latency
+	if s.spikeRate > 0 && g.rng.Float64() < s.spikeRate {
+		work += s.spike
+	}
+	if s.retryRate > 0 {
+		// The retries' extra load slows every request.
+		work += time.Duration(float64(work) * s.retryRate)
+	}
 	pre := (work / 3).Truncate(time.Microsecond)
 	t := start.Add(pre)
 	status := 200
 	for _, c := range s.calls {
+		if g.cfg.CallProb > 0 && g.rng.Float64() >= g.cfg.CallProb {
+			continue
+		}
 		for range max(c.repeats, 1) {
 			cs := g.call(tr, s, id, c, t)
+			// A callee with transient failures is retried, up to 3
+			// attempts, with exponential backoff.
+			for try := 1; cs.status >= 500 && cs.status != 504 && try < 3 && c.to >= 0 && g.svcs[c.to].retryRate > 0; try++ {
+				g.resend = cs
+				cs = g.call(tr, s, id, c, cs.end.Add(g.us(2000<<try, 4000<<try)))
+				g.resend = result{}
+			}
 			if cs.status >= 500 {
 				status = 502
 			}
@@ -372,6 +493,9 @@ func (g *gen) serve(tr *tracing.Trace, i int, start time.Time, path string, reqB
 	end := t.Add(work - pre)
 	if s.errRate > 0 && g.rng.Float64() < s.errRate {
 		status = 500
+	}
+	if s.retryRate > 0 && g.rng.Float64() < s.retryRate {
+		status = 503
 	}
 	resp := s.resp + int64(g.rng.IntN(100))
 	enc := ""
@@ -408,16 +532,22 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 		cs.Peer, cs.Method, cs.Path = dynamo, "POST", "/"
 		cs.ReqBytes, cs.RespBytes = 120, 512
 		cs.Status = 200
-		end = t.Add(g.us(400, 3000))
+		end = t.Add(g.us(400, 3000) + s.depLatency)
 		res = result{status: 200, bytes: 512}
 		cs.Fingerprint = g.hash.Fingerprint("POST", dynamo+"/", "", []byte("GetItem "+s.name))
 	} else {
 		to := g.svcs[c.to]
 		path := fmt.Sprintf("/v1/%s/%d", to.resource, g.rng.IntN(100000))
 		reqBytes := int64(20 + g.rng.IntN(300))
+		if c.same {
+			path, reqBytes = fmt.Sprintf("/v1/%s/%d", to.resource, 4242), 64
+		}
+		if g.resend.path != "" {
+			path, reqBytes = g.resend.path, g.resend.reqBytes
+		}
 		cs.Method, cs.Path, cs.ReqBytes = to.method, path, reqBytes
 		cs.Fingerprint = g.hash.Fingerprint(to.method, to.name+".internal:8080"+path, "", bodyOf(reqBytes))
-		arrive := t.Add(g.us(80, 400))
+		arrive := t.Add(g.us(80, 400) + c.delay)
 		if c.viaLB {
 			cs.Peer = "internal-owl-internal-1234567890.us-east-1.elb.amazonaws.com"
 			cs.Fingerprint = g.hash.Fingerprint(to.method, cs.Peer+path, "", bodyOf(reqBytes))
@@ -445,6 +575,13 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 			end = res.end.Add(g.us(80, 400))
 		}
 		cs.Status, cs.RespBytes = res.status, res.bytes
+		res.path, res.reqBytes = path, reqBytes
+		if s.timeout > 0 && end.Sub(t) > s.timeout {
+			// The caller gives up; the callee works on regardless.
+			end = t.Add(s.timeout)
+			res.status, res.bytes = 504, 0
+			cs.Status, cs.RespBytes = 504, 0
+		}
 		if res.status < 500 && to.gzip {
 			cs.Encoding = "gzip"
 		}
@@ -484,8 +621,10 @@ func (g *gen) writeApp(s *service, rec *tracectx.Record) {
 	g.buf = append(g.buf, '\n')
 	// A bufio.Writer keeps its first error and returns it from every later
 	// Write and from Flush, which closeAll checks.
-	_, _ = g.app[s.name].Write(g.buf)
 	g.sum.AppLines++
+	if w := g.app[s.name]; w != nil {
+		_, _ = w.Write(g.buf)
+	}
 }
 
 // albLine writes the load balancer's access log line for lb.
@@ -535,6 +674,10 @@ func (g *gen) writeALB(elb string, at time.Time, line string) error {
 	}
 	rnd := fmt.Sprintf("%08x", uint32(window.Unix())^uint32(len(elb)*2654435761))
 	name := tracingalb.FileName(account, region, elb, window, node, rnd)
+	if g.dir == "" {
+		g.sum.ALBLines++
+		return nil
+	}
 	a, ok := g.alb[name]
 	if !ok {
 		f, err := os.Create(filepath.Join(g.dir, "alb", name))
@@ -555,6 +698,9 @@ func (g *gen) writeALB(elb string, at time.Time, line string) error {
 // addTruth buffers the traces of one second and writes them sorted by
 // trace id (the epoch second leads the id), as the stitcher orders them.
 func (g *gen) addTruth(t *tracing.Trace) error {
+	if g.emit != nil {
+		return g.emit(t)
+	}
 	sec, _ := strconv.ParseInt(t.TraceID[:8], 16, 64)
 	if len(g.batch) > 0 && sec != g.second {
 		if err := g.flushBatch(); err != nil {
