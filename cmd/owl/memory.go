@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/owlstack/owl/internal/course/snapshot"
 	"github.com/owlstack/owl/internal/memory"
 )
 
@@ -21,7 +22,7 @@ func newMemoryCmd(e *env) *cobra.Command {
 		Args:  cobra.ArbitraryArgs,
 		RunE:  groupRun,
 	}
-	cmd.AddCommand(newMemorySynthCmd(e), newMemoryEvalCmd(e), newMemoryTrainCmd(e))
+	cmd.AddCommand(newMemorySynthCmd(e), newMemoryEvalCmd(e), newMemoryTrainCmd(e), newMemoryAttachCmd(e))
 	return cmd
 }
 
@@ -191,4 +192,59 @@ func newMemoryTrainCmd(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&out, "out", "", "JSON file for the weights")
 	hlr.bind(cmd)
 	return cmd
+}
+
+func newMemoryAttachCmd(e *env) *cobra.Command {
+	var course, weights, out string
+	cmd := &cobra.Command{
+		Use:   "attach --course FILE.owlc --weights hlr.json --out FILE.owlc",
+		Short: "Publish HLR weights (owl memory train) inside a compiled course snapshot",
+		Long: `Write a copy of a compiled course snapshot with the half-life regression
+weights of 'owl memory train' inside it; publish that snapshot like any other.
+At serve time the generator ranks words that carry answer counts but no FSRS
+state with these weights. The same snapshot and weights give the same bytes.`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if course == "" || weights == "" || out == "" {
+				return usagef(cmd, "--course, --weights and --out are required")
+			}
+			m, err := readHLR(weights)
+			if err != nil {
+				return err
+			}
+			data, err := os.ReadFile(course)
+			if err != nil {
+				return err
+			}
+			snap, err := snapshot.WithHLR(data, m)
+			if err != nil {
+				return fmt.Errorf("%s: %w", course, err)
+			}
+			if err := writeFileAtomic(out, func(w io.Writer) error { _, err := w.Write(snap); return err }, 0o644); err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(e.stdout, "%s: %s with HLR weights %.4f and %d lexemes\n", out, course, m.Weights, len(m.Lexemes))
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&course, "course", "", "compiled course snapshot (.owlc)")
+	cmd.Flags().StringVar(&weights, "weights", "", "HLR weights written by owl memory train")
+	cmd.Flags().StringVar(&out, "out", "", "snapshot file to write")
+	return cmd
+}
+
+// readHLR reads HLR weights, strictly: unknown fields are errors.
+func readHLR(path string) (*memory.HLR, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(f)
+	dec.DisallowUnknownFields()
+	var m memory.HLR
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &m, nil
 }

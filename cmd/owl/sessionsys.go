@@ -22,7 +22,9 @@ import (
 
 func newSessionService(p *process, courses session.Courses, maxBytes int64) *session.Service {
 	gen := session.New(memory.NewFSRS(memory.FSRS6Defaults))
-	return session.NewService(gen, courses, time.Now, maxBytes, p.log.With("component", "sessions"))
+	svc := session.NewService(gen, courses, time.Now, maxBytes, p.log.With("component", "sessions"))
+	svc.Instrument(session.NewMetrics(p.reg))
+	return svc
 }
 
 // startSessions registers the session API in owl up, served from the

@@ -45,6 +45,7 @@ func targets() []target {
 		smsWorkerTarget(),
 		sessionTarget(),
 		traceUITarget(),
+		apiFrontTarget(),
 	}
 }
 

@@ -121,6 +121,10 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 		return err
 	}
 	startSessions(p, cache)
+	if err := startAPIFront(ctx, p, cfg.Data, web.URL(), webOpts.Trace); err != nil {
+		ln.Close()
+		return err
+	}
 
 	if err := startSMSDemo(ctx, p, cfg.Data); err != nil {
 		ln.Close()

@@ -27,8 +27,7 @@ const practicePerNewItem = 2
 
 // Generator generates sessions. It is safe for concurrent use.
 type Generator struct {
-	fsrs    *memory.FSRS
-	indexes indexes
+	fsrs *memory.FSRS
 }
 
 // New returns a generator that ranks reviews with the FSRS model m.
@@ -159,12 +158,12 @@ func skillIndex(c *snapshot.Course, sk *snapshot.Skill) int32 {
 
 // resolve finds the user's words in the course and predicts their recall.
 func (g *Generator) resolve(p *planner, c *snapshot.Course, req Request) {
-	ix := g.indexes.get(c)
+	ix := c.Items
 	p.ix = ix
 	p.words = make([]userWord, 0, len(req.User.Words))
 	for i := range req.User.Words {
 		w := &req.User.Words[i]
-		at, ok := ix.items[w.Word]
+		at, ok := ix.Lookup(w.Word)
 		if !ok {
 			continue
 		}
@@ -178,7 +177,15 @@ func (g *Generator) resolve(p *planner, c *snapshot.Course, req Request) {
 		if st.Last.IsZero() && len(w.History) > 0 {
 			st.Last = w.History[len(w.History)-1].At
 		}
-		uw := userWord{at: at, text: w.Word, p: g.fsrs.Predict(st, req.Now)}
+		var pr float64
+		if st.Stability == 0 && c.HLR != nil && !st.Last.IsZero() && st.Seen > 0 {
+			// Answer counts without FSRS state (e.g. imported from another
+			// system): the course's published HLR weights predict recall.
+			pr = c.HLR.Predict(st, req.Now)
+		} else {
+			pr = g.fsrs.Predict(st, req.Now)
+		}
+		uw := userWord{at: at, text: w.Word, p: pr}
 		if n := len(w.History); n > 0 {
 			last := w.History[n-1]
 			if last.Grade == memory.Again && !last.At.After(req.Now) && req.Now.Sub(last.At) <= MissedWindow {
@@ -202,7 +209,7 @@ func (g *Generator) resolve(p *planner, c *snapshot.Course, req Request) {
 		if a == b {
 			return 0
 		}
-		if a.less(b) {
+		if less(a, b) {
 			return -1
 		}
 		return 1
@@ -242,7 +249,7 @@ type planner struct {
 	length   int
 	now      time.Time
 	rng      rand.PCG
-	ix       *index
+	ix       *snapshot.Items
 	words    []userWord
 	known    []loc // the items of words, sorted
 	newItems []loc // introduced in this session, in order
@@ -257,12 +264,12 @@ func (p *planner) intn(n int) int {
 }
 
 func (p *planner) isKnown(l loc) bool {
-	l = p.ix.canon(l)
+	l = p.ix.Canon(l)
 	_, ok := slices.BinarySearchFunc(p.known, l, func(a, b loc) int {
 		if a == b {
 			return 0
 		}
-		if a.less(b) {
+		if less(a, b) {
 			return -1
 		}
 		return 1
@@ -270,7 +277,7 @@ func (p *planner) isKnown(l loc) bool {
 	return ok
 }
 
-func (p *planner) isNew(l loc) bool { return slices.Contains(p.newItems, p.ix.canon(l)) }
+func (p *planner) isNew(l loc) bool { return slices.Contains(p.newItems, p.ix.Canon(l)) }
 
 func (p *planner) allowed(t course.Type) bool {
 	switch t {
@@ -302,24 +309,24 @@ func (p *planner) add(dst *[]cand, c cand) {
 
 // items returns the challenges made from the item at l.
 func (p *planner) items(l loc) []int32 {
-	sk := &p.c.Skills[l.skill]
-	if l.phrase {
-		return sk.PhraseChallenges[l.index]
+	sk := &p.c.Skills[l.Skill]
+	if l.Phrase {
+		return sk.PhraseChallenges[l.Index]
 	}
-	return sk.WordChallenges[l.index]
+	return sk.WordChallenges[l.Index]
 }
 
 // met reports whether every item the challenge uses is known or new in
 // this session.
 func (p *planner) met(skill int32, m *course.Meta) bool {
 	for _, w := range m.Words {
-		l := loc{skill: skill, index: int32(w)}
+		l := loc{Skill: skill, Index: int32(w)}
 		if !p.isKnown(l) && !p.isNew(l) {
 			return false
 		}
 	}
 	for _, ph := range m.Phrases {
-		l := loc{skill: skill, index: int32(ph), phrase: true}
+		l := loc{Skill: skill, Index: int32(ph), Phrase: true}
 		if !p.isKnown(l) && !p.isNew(l) {
 			return false
 		}
@@ -331,10 +338,10 @@ func (p *planner) met(skill int32, m *course.Meta) bool {
 // not an introduction, allowed by the settings, not yet chosen, and using
 // only material the learner has met.
 func (p *planner) exercise(l loc, ci int32) bool {
-	ch := p.c.Skills[l.skill].Challenges[ci]
+	ch := p.c.Skills[l.Skill].Challenges[ci]
 	m := ch.Metadata()
 	return m.Priority > 0 && p.allowed(ch.ChallengeType()) &&
-		!p.has(snapshot.ChallengeRef{Skill: l.skill, Challenge: ci}) && p.met(l.skill, m)
+		!p.has(snapshot.ChallengeRef{Skill: l.Skill, Challenge: ci}) && p.met(l.Skill, m)
 }
 
 // pickExercise chooses one exercise of the item at l at random.
@@ -353,7 +360,7 @@ func (p *planner) pickExercise(l loc) (snapshot.ChallengeRef, bool) {
 	for _, ci := range list {
 		if p.exercise(l, ci) {
 			if k == 0 {
-				return snapshot.ChallengeRef{Skill: l.skill, Challenge: ci}, true
+				return snapshot.ChallengeRef{Skill: l.Skill, Challenge: ci}, true
 			}
 			k--
 		}
@@ -428,12 +435,12 @@ func (p *planner) planSkill(s int32) int {
 	levels := max(sk.Levels, 1)
 	itemAt := func(i int) loc {
 		if i < nw {
-			return loc{skill: s, index: int32(i)}
+			return loc{Skill: s, Index: int32(i)}
 		}
-		return loc{skill: s, index: int32(i - nw), phrase: true}
+		return loc{Skill: s, Index: int32(i - nw), Phrase: true}
 	}
 	// A repeated word or phrase is taught where it first appears.
-	repeated := func(i int) bool { l := itemAt(i); return p.ix.canon(l) != l }
+	repeated := func(i int) bool { l := itemAt(i); return p.ix.Canon(l) != l }
 	level := -1
 	for i := range n {
 		if !repeated(i) && !p.isKnown(itemAt(i)) {
@@ -560,7 +567,7 @@ func (p *planner) exercises(l loc) []int32 {
 		j := p.intn(i + 1)
 		out[i], out[j] = out[j], out[i]
 	}
-	sk := &p.c.Skills[l.skill]
+	sk := &p.c.Skills[l.Skill]
 	slices.SortStableFunc(out, func(a, b int32) int {
 		return cmp.Compare(sk.Challenges[a].Metadata().Priority, sk.Challenges[b].Metadata().Priority)
 	})
@@ -636,26 +643,26 @@ func (p *planner) placeable(c *cand, introduced []loc, out []Item) bool {
 	}
 	m := ch.Metadata()
 	ready := func(l loc) bool {
-		l = p.ix.canon(l)
+		l = p.ix.Canon(l)
 		return (c.intro && l == c.introOf) || !p.isNew(l) || slices.Contains(introduced, l)
 	}
 	for _, w := range m.Words {
-		if !ready(loc{skill: c.ref.Skill, index: int32(w)}) {
+		if !ready(loc{Skill: c.ref.Skill, Index: int32(w)}) {
 			return false
 		}
 	}
 	for _, ph := range m.Phrases {
-		if !ready(loc{skill: c.ref.Skill, index: int32(ph), phrase: true}) {
+		if !ready(loc{Skill: c.ref.Skill, Index: int32(ph), Phrase: true}) {
 			return false
 		}
 	}
 	// A phrase exercise that uses a word new in this session comes after
 	// that word's card.
 	for _, l := range p.newItems {
-		if l.phrase || slices.Contains(introduced, l) || (c.intro && l == c.introOf) {
+		if l.Phrase || slices.Contains(introduced, l) || (c.intro && l == c.introOf) {
 			continue
 		}
-		term := p.c.Skills[l.skill].Challenges[p.introOf(l)].Metadata().Terms
+		term := p.c.Skills[l.Skill].Challenges[p.introOf(l)].Metadata().Terms
 		if len(term) > 0 && slices.Contains(m.Terms, term[0]) {
 			return false
 		}
@@ -666,7 +673,7 @@ func (p *planner) placeable(c *cand, introduced []loc, out []Item) bool {
 // introOf returns the introduction of a new item (its priority-0 challenge).
 func (p *planner) introOf(l loc) int32 {
 	for _, ci := range p.items(l) {
-		if p.c.Skills[l.skill].Challenges[ci].Metadata().Priority == 0 {
+		if p.c.Skills[l.Skill].Challenges[ci].Metadata().Priority == 0 {
 			return ci
 		}
 	}

@@ -398,3 +398,36 @@ func TestJSONRoundTrip(t *testing.T) {
 		t.Errorf("no why field: %s", data)
 	}
 }
+
+// TestHLRWeightsRankCountsOnlyWords: words with answer counts but no FSRS
+// state are ranked by the HLR weights published in the snapshot.
+func TestHLRWeightsRankCountsOnlyWords(t *testing.T) {
+	plain := demoCourse(t)
+	withHLR := *plain
+	// Wrong answers shorten the half-life a lot, right ones lengthen it.
+	withHLR.HLR = &memory.HLR{Weights: [memory.HLRFeatures]float64{2, 0.5, -0.5}}
+	u := User{ID: "imported", Words: []WordState{
+		{Word: "adiós", State: memory.State{Last: now.Add(-days(2)), Seen: 6, Correct: 6}},
+		{Word: "hola", State: memory.State{Last: now.Add(-days(2)), Seen: 6, Correct: 1}},
+	}}
+	first := func(c *snapshot.Course) (string, string) {
+		s, err := newGenerator().Generate(c, Request{Skill: Practice, Length: 1, Seed: 1, Now: now, User: u})
+		if err != nil || len(s.Challenges) != 1 {
+			t.Fatalf("session %+v, %v", s, err)
+		}
+		it := s.Challenges[0]
+		sk, _ := c.SkillByID(it.Skill)
+		m := it.Challenge.Metadata()
+		if len(m.Words) > 0 {
+			return sk.Words[m.Words[0]].Target[0], it.Reason.String()
+		}
+		return sk.Phrases[m.Phrases[0]].Target[0], it.Reason.String()
+	}
+	if w, why := first(plain); w != "adiós" || why != "review p=0.00" {
+		t.Errorf("without weights: %s (%s), want adiós first by text, both unpredicted", w, why)
+	}
+	w, why := first(&withHLR)
+	if w != "hola" || why != "review p=0.61" {
+		t.Errorf("with weights: %s (%s), want hola, the word mostly missed, with its HLR recall", w, why)
+	}
+}

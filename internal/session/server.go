@@ -30,6 +30,7 @@ type Service struct {
 	now      func() time.Time
 	log      *slog.Logger
 	maxBytes int64
+	metrics  *Metrics
 }
 
 // NewService returns the session service. now is the clock used when a
@@ -156,7 +157,9 @@ func (s *Service) Generate(req *APIRequest) (*Session, error) {
 }
 
 func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		s.observe(start, nil, "unsupported_media_type")
 		writeProblem(w, http.StatusUnsupportedMediaType, "header Content-Type", "must be application/json, got "+ct)
 		return
 	}
@@ -170,10 +173,13 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 		var maxErr *http.MaxBytesError
 		switch {
 		case errors.As(err, &maxErr):
+			s.observe(start, nil, "too_large")
 			writeProblem(w, http.StatusRequestEntityTooLarge, "body", fmt.Sprintf("is larger than %d bytes", maxErr.Limit))
 		case errors.As(err, &fe):
+			s.observe(start, nil, errorReason(fe))
 			writeProblem(w, http.StatusBadRequest, fe.Field, fe.Msg)
 		default:
+			s.observe(start, nil, "internal")
 			s.log.Error("generate session", "err", err)
 			writeProblem(w, http.StatusInternalServerError, "", "the session could not be generated")
 		}
@@ -181,10 +187,12 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 	}
 	data, err := json.Marshal(sess)
 	if err != nil {
+		s.observe(start, nil, "internal")
 		s.log.Error("encode session", "err", err)
 		writeProblem(w, http.StatusInternalServerError, "", "the session could not be encoded")
 		return
 	}
+	s.observe(start, sess, "")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
 	_, _ = w.Write(append(data, '\n')) // a client gone away is not our error

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"github.com/owlstack/owl/internal/course"
 	pb "github.com/owlstack/owl/internal/course/snapshot/snapshotpb"
+	"github.com/owlstack/owl/internal/memory"
 )
 
 // Course is a compiled course in memory, as the session generator uses it:
@@ -12,6 +13,12 @@ type Course struct {
 	Course *course.Course
 	// Skills are the skills with their challenges, in course order.
 	Skills []Skill
+
+	// Items finds words and phrases by their text.
+	Items *Items
+	// HLR holds the half-life regression weights published with the
+	// course; nil when the snapshot has none.
+	HLR *memory.HLR
 
 	skillByID map[string]int32
 	byTerm    map[string][]ChallengeRef
@@ -83,6 +90,7 @@ func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges)
 			i++
 		}
 	}
+	out.Items = newItems(out)
 	return out
 }
 
@@ -141,5 +149,103 @@ func Load(data []byte) (*Course, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewCourse(h, c, challenges), nil
+	hlr, err := hlrFromProto(p.GetHlr())
+	if err != nil {
+		return nil, err
+	}
+	out := NewCourse(h, c, challenges)
+	out.HLR = hlr
+	return out, nil
+}
+
+// ItemRef locates a word or phrase of a compiled course.
+type ItemRef struct {
+	Skill int32
+	// Index is the item's index in the skill's Words, or Phrases when
+	// Phrase is set.
+	Index  int32
+	Phrase bool
+}
+
+// Items maps the main target-language text of every word and phrase of a
+// course to where it is first taught, in course order. It is built once,
+// when the course is loaded, so that no request pays for it.
+type Items struct {
+	byText map[string]ItemRef
+	// words and phrases give, per skill and item, where the item's text is
+	// first taught: the item itself, or an earlier copy (courses repeat
+	// words and phrases).
+	words, phrases [][]ItemRef
+}
+
+// Lookup returns where the word or phrase with main text text is first
+// taught.
+func (ix *Items) Lookup(text string) (ItemRef, bool) {
+	r, ok := ix.byText[text]
+	return r, ok
+}
+
+// Canon returns where the text of the item at r is first taught.
+func (ix *Items) Canon(r ItemRef) ItemRef {
+	if r.Phrase {
+		return ix.phrases[r.Skill][r.Index]
+	}
+	return ix.words[r.Skill][r.Index]
+}
+
+// Len returns the number of distinct texts.
+func (ix *Items) Len() int { return len(ix.byText) }
+
+func newItems(c *Course) *Items {
+	n := 0
+	for s := range c.Skills {
+		n += len(c.Skills[s].Words) + len(c.Skills[s].Phrases)
+	}
+	ix := &Items{byText: make(map[string]ItemRef, n)}
+	for s := range c.Skills {
+		sk := &c.Skills[s]
+		for w := range sk.Words {
+			if key := mainText(sk.Words[w].Target); key != "" {
+				if _, ok := ix.byText[key]; !ok {
+					ix.byText[key] = ItemRef{Skill: int32(s), Index: int32(w)}
+				}
+			}
+		}
+		for p := range sk.Phrases {
+			if key := mainText(sk.Phrases[p].Target); key != "" {
+				if _, ok := ix.byText[key]; !ok {
+					ix.byText[key] = ItemRef{Skill: int32(s), Index: int32(p), Phrase: true}
+				}
+			}
+		}
+	}
+	for s := range c.Skills {
+		sk := &c.Skills[s]
+		ws := make([]ItemRef, len(sk.Words))
+		for w := range sk.Words {
+			ws[w] = ix.canonOf(sk.Words[w].Target, ItemRef{Skill: int32(s), Index: int32(w)})
+		}
+		ps := make([]ItemRef, len(sk.Phrases))
+		for p := range sk.Phrases {
+			ps[p] = ix.canonOf(sk.Phrases[p].Target, ItemRef{Skill: int32(s), Index: int32(p), Phrase: true})
+		}
+		ix.words, ix.phrases = append(ix.words, ws), append(ix.phrases, ps)
+	}
+	return ix
+}
+
+// canonOf returns where the text of the item self is first taught; an
+// item without text is its own.
+func (ix *Items) canonOf(target []string, self ItemRef) ItemRef {
+	if r, ok := ix.byText[mainText(target)]; ok {
+		return r
+	}
+	return self
+}
+
+func mainText(target []string) string {
+	if len(target) == 0 {
+		return ""
+	}
+	return target[0]
 }

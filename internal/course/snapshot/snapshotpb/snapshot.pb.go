@@ -286,7 +286,10 @@ type Payload struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Course *Course                `protobuf:"bytes,1,opt,name=course,proto3" json:"course,omitempty"`
 	// skills holds the challenges of every skill, in course order.
-	Skills        []*SkillChallenges `protobuf:"bytes,2,rep,name=skills,proto3" json:"skills,omitempty"`
+	Skills []*SkillChallenges `protobuf:"bytes,2,rep,name=skills,proto3" json:"skills,omitempty"`
+	// hlr holds half-life regression weights trained offline (owl memory
+	// train); absent in snapshots written without them.
+	Hlr           *HLRWeights `protobuf:"bytes,3,opt,name=hlr,proto3" json:"hlr,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -335,6 +338,122 @@ func (x *Payload) GetSkills() []*SkillChallenges {
 	return nil
 }
 
+func (x *Payload) GetHlr() *HLRWeights {
+	if x != nil {
+		return x.Hlr
+	}
+	return nil
+}
+
+// HLRWeights are the parameters θ of half-life regression
+// (h = 2^(θ·x)).
+type HLRWeights struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// weights are θ for the count features: bias, √(1+correct), √(1+wrong).
+	Weights []float64 `protobuf:"fixed64,1,rep,packed,name=weights,proto3" json:"weights,omitempty"`
+	// lexemes are the weights of the lexeme indicator features, sorted by
+	// lexeme so that the same weights encode to the same bytes.
+	Lexemes       []*LexemeWeight `protobuf:"bytes,2,rep,name=lexemes,proto3" json:"lexemes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HLRWeights) Reset() {
+	*x = HLRWeights{}
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HLRWeights) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HLRWeights) ProtoMessage() {}
+
+func (x *HLRWeights) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HLRWeights.ProtoReflect.Descriptor instead.
+func (*HLRWeights) Descriptor() ([]byte, []int) {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *HLRWeights) GetWeights() []float64 {
+	if x != nil {
+		return x.Weights
+	}
+	return nil
+}
+
+func (x *HLRWeights) GetLexemes() []*LexemeWeight {
+	if x != nil {
+		return x.Lexemes
+	}
+	return nil
+}
+
+type LexemeWeight struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Lexeme        string                 `protobuf:"bytes,1,opt,name=lexeme,proto3" json:"lexeme,omitempty"`
+	Weight        float64                `protobuf:"fixed64,2,opt,name=weight,proto3" json:"weight,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LexemeWeight) Reset() {
+	*x = LexemeWeight{}
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LexemeWeight) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LexemeWeight) ProtoMessage() {}
+
+func (x *LexemeWeight) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LexemeWeight.ProtoReflect.Descriptor instead.
+func (*LexemeWeight) Descriptor() ([]byte, []int) {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *LexemeWeight) GetLexeme() string {
+	if x != nil {
+		return x.Lexeme
+	}
+	return ""
+}
+
+func (x *LexemeWeight) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
 type Course struct {
 	state             protoimpl.MessageState `protogen:"open.v1"`
 	Target            *Language              `protobuf:"bytes,1,opt,name=target,proto3" json:"target,omitempty"`
@@ -352,7 +471,7 @@ type Course struct {
 
 func (x *Course) Reset() {
 	*x = Course{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +483,7 @@ func (x *Course) String() string {
 func (*Course) ProtoMessage() {}
 
 func (x *Course) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +496,7 @@ func (x *Course) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Course.ProtoReflect.Descriptor instead.
 func (*Course) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{4}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Course) GetTarget() *Language {
@@ -453,7 +572,7 @@ type Language struct {
 
 func (x *Language) Reset() {
 	*x = Language{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -465,7 +584,7 @@ func (x *Language) String() string {
 func (*Language) ProtoMessage() {}
 
 func (x *Language) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -478,7 +597,7 @@ func (x *Language) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Language.ProtoReflect.Descriptor instead.
 func (*Language) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{5}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Language) GetName() string {
@@ -506,7 +625,7 @@ type License struct {
 
 func (x *License) Reset() {
 	*x = License{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -518,7 +637,7 @@ func (x *License) String() string {
 func (*License) ProtoMessage() {}
 
 func (x *License) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -531,7 +650,7 @@ func (x *License) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use License.ProtoReflect.Descriptor instead.
 func (*License) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{6}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *License) GetShortName() string {
@@ -566,7 +685,7 @@ type TTS struct {
 
 func (x *TTS) Reset() {
 	*x = TTS{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +697,7 @@ func (x *TTS) String() string {
 func (*TTS) ProtoMessage() {}
 
 func (x *TTS) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +710,7 @@ func (x *TTS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTS.ProtoReflect.Descriptor instead.
 func (*TTS) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{7}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TTS) GetProvider() string {
@@ -625,7 +744,7 @@ type Hunspell struct {
 
 func (x *Hunspell) Reset() {
 	*x = Hunspell{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +756,7 @@ func (x *Hunspell) String() string {
 func (*Hunspell) ProtoMessage() {}
 
 func (x *Hunspell) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +769,7 @@ func (x *Hunspell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hunspell.ProtoReflect.Descriptor instead.
 func (*Hunspell) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{8}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Hunspell) GetSource() string {
@@ -678,7 +797,7 @@ type Module struct {
 
 func (x *Module) Reset() {
 	*x = Module{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -690,7 +809,7 @@ func (x *Module) String() string {
 func (*Module) ProtoMessage() {}
 
 func (x *Module) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -703,7 +822,7 @@ func (x *Module) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Module.ProtoReflect.Descriptor instead.
 func (*Module) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{9}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *Module) GetName() string {
@@ -743,7 +862,7 @@ type Skill struct {
 
 func (x *Skill) Reset() {
 	*x = Skill{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -755,7 +874,7 @@ func (x *Skill) String() string {
 func (*Skill) ProtoMessage() {}
 
 func (x *Skill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -768,7 +887,7 @@ func (x *Skill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Skill.ProtoReflect.Descriptor instead.
 func (*Skill) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{10}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Skill) GetName() string {
@@ -840,7 +959,7 @@ type Word struct {
 
 func (x *Word) Reset() {
 	*x = Word{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -852,7 +971,7 @@ func (x *Word) String() string {
 func (*Word) ProtoMessage() {}
 
 func (x *Word) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -865,7 +984,7 @@ func (x *Word) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Word.ProtoReflect.Descriptor instead.
 func (*Word) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{11}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Word) GetTarget() []string {
@@ -906,7 +1025,7 @@ type Phrase struct {
 
 func (x *Phrase) Reset() {
 	*x = Phrase{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1037,7 @@ func (x *Phrase) String() string {
 func (*Phrase) ProtoMessage() {}
 
 func (x *Phrase) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1050,7 @@ func (x *Phrase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phrase.ProtoReflect.Descriptor instead.
 func (*Phrase) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{12}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Phrase) GetTarget() []string {
@@ -959,7 +1078,7 @@ type Definition struct {
 
 func (x *Definition) Reset() {
 	*x = Definition{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1090,7 @@ func (x *Definition) String() string {
 func (*Definition) ProtoMessage() {}
 
 func (x *Definition) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1103,7 @@ func (x *Definition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Definition.ProtoReflect.Descriptor instead.
 func (*Definition) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{13}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Definition) GetWord() string {
@@ -1019,7 +1138,7 @@ type SkillChallenges struct {
 
 func (x *SkillChallenges) Reset() {
 	*x = SkillChallenges{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1031,7 +1150,7 @@ func (x *SkillChallenges) String() string {
 func (*SkillChallenges) ProtoMessage() {}
 
 func (x *SkillChallenges) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1044,7 +1163,7 @@ func (x *SkillChallenges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkillChallenges.ProtoReflect.Descriptor instead.
 func (*SkillChallenges) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{14}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *SkillChallenges) GetId() string {
@@ -1094,7 +1213,7 @@ type Challenge struct {
 
 func (x *Challenge) Reset() {
 	*x = Challenge{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1225,7 @@ func (x *Challenge) String() string {
 func (*Challenge) ProtoMessage() {}
 
 func (x *Challenge) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1238,7 @@ func (x *Challenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Challenge.ProtoReflect.Descriptor instead.
 func (*Challenge) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{15}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Challenge) GetId() string {
@@ -1320,7 +1439,7 @@ type WordDefinition struct {
 
 func (x *WordDefinition) Reset() {
 	*x = WordDefinition{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1451,7 @@ func (x *WordDefinition) String() string {
 func (*WordDefinition) ProtoMessage() {}
 
 func (x *WordDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1464,7 @@ func (x *WordDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WordDefinition.ProtoReflect.Descriptor instead.
 func (*WordDefinition) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{16}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *WordDefinition) GetWord() string {
@@ -1373,7 +1492,7 @@ type Cards struct {
 
 func (x *Cards) Reset() {
 	*x = Cards{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1504,7 @@ func (x *Cards) String() string {
 func (*Cards) ProtoMessage() {}
 
 func (x *Cards) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1517,7 @@ func (x *Cards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cards.ProtoReflect.Descriptor instead.
 func (*Cards) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{17}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Cards) GetPictures() []string {
@@ -1434,7 +1553,7 @@ type Options struct {
 
 func (x *Options) Reset() {
 	*x = Options{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1446,7 +1565,7 @@ func (x *Options) String() string {
 func (*Options) ProtoMessage() {}
 
 func (x *Options) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1459,7 +1578,7 @@ func (x *Options) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Options.ProtoReflect.Descriptor instead.
 func (*Options) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{18}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Options) GetFormInTargetLanguage() string {
@@ -1501,7 +1620,7 @@ type ShortInput struct {
 
 func (x *ShortInput) Reset() {
 	*x = ShortInput{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1632,7 @@ func (x *ShortInput) String() string {
 func (*ShortInput) ProtoMessage() {}
 
 func (x *ShortInput) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1645,7 @@ func (x *ShortInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShortInput.ProtoReflect.Descriptor instead.
 func (*ShortInput) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{19}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ShortInput) GetPictures() []string {
@@ -1561,7 +1680,7 @@ type Listening struct {
 
 func (x *Listening) Reset() {
 	*x = Listening{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1573,7 +1692,7 @@ func (x *Listening) String() string {
 func (*Listening) ProtoMessage() {}
 
 func (x *Listening) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1586,7 +1705,7 @@ func (x *Listening) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listening.ProtoReflect.Descriptor instead.
 func (*Listening) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{20}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Listening) GetAnswer() string {
@@ -1623,7 +1742,7 @@ type Chips struct {
 
 func (x *Chips) Reset() {
 	*x = Chips{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1635,7 +1754,7 @@ func (x *Chips) String() string {
 func (*Chips) ProtoMessage() {}
 
 func (x *Chips) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1648,7 +1767,7 @@ func (x *Chips) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chips.ProtoReflect.Descriptor instead.
 func (*Chips) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{21}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Chips) GetTranslatesToSourceLanguage() bool {
@@ -1695,7 +1814,7 @@ type Solution struct {
 
 func (x *Solution) Reset() {
 	*x = Solution{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1826,7 @@ func (x *Solution) String() string {
 func (*Solution) ProtoMessage() {}
 
 func (x *Solution) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1839,7 @@ func (x *Solution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Solution.ProtoReflect.Descriptor instead.
 func (*Solution) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{22}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Solution) GetChips() []string {
@@ -1743,7 +1862,7 @@ type ReverseTranslation struct {
 
 func (x *ReverseTranslation) Reset() {
 	*x = ReverseTranslation{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1874,7 @@ func (x *ReverseTranslation) String() string {
 func (*ReverseTranslation) ProtoMessage() {}
 
 func (x *ReverseTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1887,7 @@ func (x *ReverseTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReverseTranslation.ProtoReflect.Descriptor instead.
 func (*ReverseTranslation) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{23}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ReverseTranslation) GetTranslatesToSourceLanguage() bool {
@@ -1820,7 +1939,7 @@ type MissingWord struct {
 
 func (x *MissingWord) Reset() {
 	*x = MissingWord{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +1951,7 @@ func (x *MissingWord) String() string {
 func (*MissingWord) ProtoMessage() {}
 
 func (x *MissingWord) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +1964,7 @@ func (x *MissingWord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MissingWord.ProtoReflect.Descriptor instead.
 func (*MissingWord) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{24}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MissingWord) GetBefore() string {
@@ -1902,7 +2021,7 @@ type Speaking struct {
 
 func (x *Speaking) Reset() {
 	*x = Speaking{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1914,7 +2033,7 @@ func (x *Speaking) String() string {
 func (*Speaking) ProtoMessage() {}
 
 func (x *Speaking) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1927,7 +2046,7 @@ func (x *Speaking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Speaking.ProtoReflect.Descriptor instead.
 func (*Speaking) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{25}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Speaking) GetPhrase() string {
@@ -1967,7 +2086,7 @@ type MatchPairs struct {
 
 func (x *MatchPairs) Reset() {
 	*x = MatchPairs{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1979,7 +2098,7 @@ func (x *MatchPairs) String() string {
 func (*MatchPairs) ProtoMessage() {}
 
 func (x *MatchPairs) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1992,7 +2111,7 @@ func (x *MatchPairs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchPairs.ProtoReflect.Descriptor instead.
 func (*MatchPairs) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{26}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MatchPairs) GetPairs() []*Pair {
@@ -2012,7 +2131,7 @@ type Pair struct {
 
 func (x *Pair) Reset() {
 	*x = Pair{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2024,7 +2143,7 @@ func (x *Pair) String() string {
 func (*Pair) ProtoMessage() {}
 
 func (x *Pair) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2037,7 +2156,7 @@ func (x *Pair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pair.ProtoReflect.Descriptor instead.
 func (*Pair) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{27}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Pair) GetTarget() string {
@@ -2079,10 +2198,18 @@ const file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc = "" +
 	"challenges\"5\n" +
 	"\tTypeCount\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\x82\x01\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xb8\x01\n" +
 	"\aPayload\x126\n" +
 	"\x06course\x18\x01 \x01(\v2\x1e.owl.course.snapshot.v1.CourseR\x06course\x12?\n" +
-	"\x06skills\x18\x02 \x03(\v2'.owl.course.snapshot.v1.SkillChallengesR\x06skills\"\xd2\x03\n" +
+	"\x06skills\x18\x02 \x03(\v2'.owl.course.snapshot.v1.SkillChallengesR\x06skills\x124\n" +
+	"\x03hlr\x18\x03 \x01(\v2\".owl.course.snapshot.v1.HLRWeightsR\x03hlr\"f\n" +
+	"\n" +
+	"HLRWeights\x12\x18\n" +
+	"\aweights\x18\x01 \x03(\x01R\aweights\x12>\n" +
+	"\alexemes\x18\x02 \x03(\v2$.owl.course.snapshot.v1.LexemeWeightR\alexemes\">\n" +
+	"\fLexemeWeight\x12\x16\n" +
+	"\x06lexeme\x18\x01 \x01(\tR\x06lexeme\x12\x16\n" +
+	"\x06weight\x18\x02 \x01(\x01R\x06weight\"\xd2\x03\n" +
 	"\x06Course\x128\n" +
 	"\x06target\x18\x01 \x01(\v2 .owl.course.snapshot.v1.LanguageR\x06target\x128\n" +
 	"\x06source\x18\x02 \x01(\v2 .owl.course.snapshot.v1.LanguageR\x06source\x129\n" +
@@ -2235,72 +2362,76 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP() []byt
 	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescData
 }
 
-var file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_internal_course_snapshot_snapshotpb_snapshot_proto_goTypes = []any{
 	(*Header)(nil),             // 0: owl.course.snapshot.v1.Header
 	(*Summary)(nil),            // 1: owl.course.snapshot.v1.Summary
 	(*TypeCount)(nil),          // 2: owl.course.snapshot.v1.TypeCount
 	(*Payload)(nil),            // 3: owl.course.snapshot.v1.Payload
-	(*Course)(nil),             // 4: owl.course.snapshot.v1.Course
-	(*Language)(nil),           // 5: owl.course.snapshot.v1.Language
-	(*License)(nil),            // 6: owl.course.snapshot.v1.License
-	(*TTS)(nil),                // 7: owl.course.snapshot.v1.TTS
-	(*Hunspell)(nil),           // 8: owl.course.snapshot.v1.Hunspell
-	(*Module)(nil),             // 9: owl.course.snapshot.v1.Module
-	(*Skill)(nil),              // 10: owl.course.snapshot.v1.Skill
-	(*Word)(nil),               // 11: owl.course.snapshot.v1.Word
-	(*Phrase)(nil),             // 12: owl.course.snapshot.v1.Phrase
-	(*Definition)(nil),         // 13: owl.course.snapshot.v1.Definition
-	(*SkillChallenges)(nil),    // 14: owl.course.snapshot.v1.SkillChallenges
-	(*Challenge)(nil),          // 15: owl.course.snapshot.v1.Challenge
-	(*WordDefinition)(nil),     // 16: owl.course.snapshot.v1.WordDefinition
-	(*Cards)(nil),              // 17: owl.course.snapshot.v1.Cards
-	(*Options)(nil),            // 18: owl.course.snapshot.v1.Options
-	(*ShortInput)(nil),         // 19: owl.course.snapshot.v1.ShortInput
-	(*Listening)(nil),          // 20: owl.course.snapshot.v1.Listening
-	(*Chips)(nil),              // 21: owl.course.snapshot.v1.Chips
-	(*Solution)(nil),           // 22: owl.course.snapshot.v1.Solution
-	(*ReverseTranslation)(nil), // 23: owl.course.snapshot.v1.ReverseTranslation
-	(*MissingWord)(nil),        // 24: owl.course.snapshot.v1.MissingWord
-	(*Speaking)(nil),           // 25: owl.course.snapshot.v1.Speaking
-	(*MatchPairs)(nil),         // 26: owl.course.snapshot.v1.MatchPairs
-	(*Pair)(nil),               // 27: owl.course.snapshot.v1.Pair
+	(*HLRWeights)(nil),         // 4: owl.course.snapshot.v1.HLRWeights
+	(*LexemeWeight)(nil),       // 5: owl.course.snapshot.v1.LexemeWeight
+	(*Course)(nil),             // 6: owl.course.snapshot.v1.Course
+	(*Language)(nil),           // 7: owl.course.snapshot.v1.Language
+	(*License)(nil),            // 8: owl.course.snapshot.v1.License
+	(*TTS)(nil),                // 9: owl.course.snapshot.v1.TTS
+	(*Hunspell)(nil),           // 10: owl.course.snapshot.v1.Hunspell
+	(*Module)(nil),             // 11: owl.course.snapshot.v1.Module
+	(*Skill)(nil),              // 12: owl.course.snapshot.v1.Skill
+	(*Word)(nil),               // 13: owl.course.snapshot.v1.Word
+	(*Phrase)(nil),             // 14: owl.course.snapshot.v1.Phrase
+	(*Definition)(nil),         // 15: owl.course.snapshot.v1.Definition
+	(*SkillChallenges)(nil),    // 16: owl.course.snapshot.v1.SkillChallenges
+	(*Challenge)(nil),          // 17: owl.course.snapshot.v1.Challenge
+	(*WordDefinition)(nil),     // 18: owl.course.snapshot.v1.WordDefinition
+	(*Cards)(nil),              // 19: owl.course.snapshot.v1.Cards
+	(*Options)(nil),            // 20: owl.course.snapshot.v1.Options
+	(*ShortInput)(nil),         // 21: owl.course.snapshot.v1.ShortInput
+	(*Listening)(nil),          // 22: owl.course.snapshot.v1.Listening
+	(*Chips)(nil),              // 23: owl.course.snapshot.v1.Chips
+	(*Solution)(nil),           // 24: owl.course.snapshot.v1.Solution
+	(*ReverseTranslation)(nil), // 25: owl.course.snapshot.v1.ReverseTranslation
+	(*MissingWord)(nil),        // 26: owl.course.snapshot.v1.MissingWord
+	(*Speaking)(nil),           // 27: owl.course.snapshot.v1.Speaking
+	(*MatchPairs)(nil),         // 28: owl.course.snapshot.v1.MatchPairs
+	(*Pair)(nil),               // 29: owl.course.snapshot.v1.Pair
 }
 var file_internal_course_snapshot_snapshotpb_snapshot_proto_depIdxs = []int32{
 	1,  // 0: owl.course.snapshot.v1.Header.summary:type_name -> owl.course.snapshot.v1.Summary
 	2,  // 1: owl.course.snapshot.v1.Summary.challenges:type_name -> owl.course.snapshot.v1.TypeCount
-	4,  // 2: owl.course.snapshot.v1.Payload.course:type_name -> owl.course.snapshot.v1.Course
-	14, // 3: owl.course.snapshot.v1.Payload.skills:type_name -> owl.course.snapshot.v1.SkillChallenges
-	5,  // 4: owl.course.snapshot.v1.Course.target:type_name -> owl.course.snapshot.v1.Language
-	5,  // 5: owl.course.snapshot.v1.Course.source:type_name -> owl.course.snapshot.v1.Language
-	6,  // 6: owl.course.snapshot.v1.Course.license:type_name -> owl.course.snapshot.v1.License
-	7,  // 7: owl.course.snapshot.v1.Course.tts:type_name -> owl.course.snapshot.v1.TTS
-	8,  // 8: owl.course.snapshot.v1.Course.hunspell:type_name -> owl.course.snapshot.v1.Hunspell
-	9,  // 9: owl.course.snapshot.v1.Course.modules:type_name -> owl.course.snapshot.v1.Module
-	10, // 10: owl.course.snapshot.v1.Module.skills:type_name -> owl.course.snapshot.v1.Skill
-	11, // 11: owl.course.snapshot.v1.Skill.words:type_name -> owl.course.snapshot.v1.Word
-	12, // 12: owl.course.snapshot.v1.Skill.phrases:type_name -> owl.course.snapshot.v1.Phrase
-	13, // 13: owl.course.snapshot.v1.Skill.dictionary:type_name -> owl.course.snapshot.v1.Definition
-	15, // 14: owl.course.snapshot.v1.SkillChallenges.challenges:type_name -> owl.course.snapshot.v1.Challenge
-	17, // 15: owl.course.snapshot.v1.Challenge.cards:type_name -> owl.course.snapshot.v1.Cards
-	18, // 16: owl.course.snapshot.v1.Challenge.options:type_name -> owl.course.snapshot.v1.Options
-	19, // 17: owl.course.snapshot.v1.Challenge.short_input:type_name -> owl.course.snapshot.v1.ShortInput
-	20, // 18: owl.course.snapshot.v1.Challenge.listening:type_name -> owl.course.snapshot.v1.Listening
-	21, // 19: owl.course.snapshot.v1.Challenge.chips:type_name -> owl.course.snapshot.v1.Chips
-	23, // 20: owl.course.snapshot.v1.Challenge.reverse_translation:type_name -> owl.course.snapshot.v1.ReverseTranslation
-	24, // 21: owl.course.snapshot.v1.Challenge.missing_word:type_name -> owl.course.snapshot.v1.MissingWord
-	25, // 22: owl.course.snapshot.v1.Challenge.speaking:type_name -> owl.course.snapshot.v1.Speaking
-	26, // 23: owl.course.snapshot.v1.Challenge.match_pairs:type_name -> owl.course.snapshot.v1.MatchPairs
-	16, // 24: owl.course.snapshot.v1.ShortInput.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	16, // 25: owl.course.snapshot.v1.Chips.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	22, // 26: owl.course.snapshot.v1.Chips.solutions:type_name -> owl.course.snapshot.v1.Solution
-	16, // 27: owl.course.snapshot.v1.ReverseTranslation.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	27, // 28: owl.course.snapshot.v1.MatchPairs.pairs:type_name -> owl.course.snapshot.v1.Pair
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	6,  // 2: owl.course.snapshot.v1.Payload.course:type_name -> owl.course.snapshot.v1.Course
+	16, // 3: owl.course.snapshot.v1.Payload.skills:type_name -> owl.course.snapshot.v1.SkillChallenges
+	4,  // 4: owl.course.snapshot.v1.Payload.hlr:type_name -> owl.course.snapshot.v1.HLRWeights
+	5,  // 5: owl.course.snapshot.v1.HLRWeights.lexemes:type_name -> owl.course.snapshot.v1.LexemeWeight
+	7,  // 6: owl.course.snapshot.v1.Course.target:type_name -> owl.course.snapshot.v1.Language
+	7,  // 7: owl.course.snapshot.v1.Course.source:type_name -> owl.course.snapshot.v1.Language
+	8,  // 8: owl.course.snapshot.v1.Course.license:type_name -> owl.course.snapshot.v1.License
+	9,  // 9: owl.course.snapshot.v1.Course.tts:type_name -> owl.course.snapshot.v1.TTS
+	10, // 10: owl.course.snapshot.v1.Course.hunspell:type_name -> owl.course.snapshot.v1.Hunspell
+	11, // 11: owl.course.snapshot.v1.Course.modules:type_name -> owl.course.snapshot.v1.Module
+	12, // 12: owl.course.snapshot.v1.Module.skills:type_name -> owl.course.snapshot.v1.Skill
+	13, // 13: owl.course.snapshot.v1.Skill.words:type_name -> owl.course.snapshot.v1.Word
+	14, // 14: owl.course.snapshot.v1.Skill.phrases:type_name -> owl.course.snapshot.v1.Phrase
+	15, // 15: owl.course.snapshot.v1.Skill.dictionary:type_name -> owl.course.snapshot.v1.Definition
+	17, // 16: owl.course.snapshot.v1.SkillChallenges.challenges:type_name -> owl.course.snapshot.v1.Challenge
+	19, // 17: owl.course.snapshot.v1.Challenge.cards:type_name -> owl.course.snapshot.v1.Cards
+	20, // 18: owl.course.snapshot.v1.Challenge.options:type_name -> owl.course.snapshot.v1.Options
+	21, // 19: owl.course.snapshot.v1.Challenge.short_input:type_name -> owl.course.snapshot.v1.ShortInput
+	22, // 20: owl.course.snapshot.v1.Challenge.listening:type_name -> owl.course.snapshot.v1.Listening
+	23, // 21: owl.course.snapshot.v1.Challenge.chips:type_name -> owl.course.snapshot.v1.Chips
+	25, // 22: owl.course.snapshot.v1.Challenge.reverse_translation:type_name -> owl.course.snapshot.v1.ReverseTranslation
+	26, // 23: owl.course.snapshot.v1.Challenge.missing_word:type_name -> owl.course.snapshot.v1.MissingWord
+	27, // 24: owl.course.snapshot.v1.Challenge.speaking:type_name -> owl.course.snapshot.v1.Speaking
+	28, // 25: owl.course.snapshot.v1.Challenge.match_pairs:type_name -> owl.course.snapshot.v1.MatchPairs
+	18, // 26: owl.course.snapshot.v1.ShortInput.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	18, // 27: owl.course.snapshot.v1.Chips.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	24, // 28: owl.course.snapshot.v1.Chips.solutions:type_name -> owl.course.snapshot.v1.Solution
+	18, // 29: owl.course.snapshot.v1.ReverseTranslation.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	29, // 30: owl.course.snapshot.v1.MatchPairs.pairs:type_name -> owl.course.snapshot.v1.Pair
+	31, // [31:31] is the sub-list for method output_type
+	31, // [31:31] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_internal_course_snapshot_snapshotpb_snapshot_proto_init() }
@@ -2308,7 +2439,7 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_init() {
 	if File_internal_course_snapshot_snapshotpb_snapshot_proto != nil {
 		return
 	}
-	file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15].OneofWrappers = []any{
+	file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17].OneofWrappers = []any{
 		(*Challenge_Cards)(nil),
 		(*Challenge_Options)(nil),
 		(*Challenge_ShortInput)(nil),
@@ -2325,7 +2456,7 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc), len(file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
