@@ -2,6 +2,7 @@ package sms
 
 import (
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -74,6 +75,24 @@ func LoadZone(name string) (*time.Location, error) {
 	if err != nil || name == "Local" {
 		return nil, fmt.Errorf("time zone %q: expected an IANA zone name such as Asia/Shanghai", name)
 	}
+	return loc, nil
+}
+
+// Zones caches the time zones LoadZone reads: time.LoadLocation reads and
+// parses the zone file on every call, which a worker would otherwise pay
+// per reminder. The zero value is ready for use.
+type Zones struct{ m sync.Map }
+
+// Load is LoadZone, cached.
+func (z *Zones) Load(name string) (*time.Location, error) {
+	if loc, ok := z.m.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := LoadZone(name)
+	if err != nil {
+		return nil, err
+	}
+	z.m.Store(name, loc)
 	return loc, nil
 }
 

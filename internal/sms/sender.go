@@ -81,6 +81,8 @@ type Sender struct {
 	Hook func(point string)
 	// CPU measures the process CPU time spent on reminders.
 	CPU *CPUMeter
+
+	zones Zones
 }
 
 // Result tells the job queue what to do with the job after Work.
@@ -147,7 +149,7 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 		return Result{Finished: true}, nil
 	}
 
-	loc, err := LoadZone(user.TimeZone)
+	loc, err := s.zones.Load(user.TimeZone)
 	if err != nil {
 		return final(Skipped, SkipBadZone, "")
 	}

@@ -316,3 +316,46 @@ func pad(hm string) string {
 	}
 	return hm
 }
+
+func FuzzNormalizePhone(f *testing.F) {
+	f.Add("+8613800138000", "")
+	f.Add("(415) 555-2671", "US")
+	f.Fuzz(func(t *testing.T, raw, region string) {
+		got, err := NormalizePhone(raw, region)
+		if err != nil {
+			digits := 0
+			for _, r := range raw {
+				if r >= '0' && r <= '9' {
+					digits++
+				}
+			}
+			if digits >= 5 && strings.Contains(err.Error(), raw) {
+				t.Fatalf("error %q echoes the number", err)
+			}
+			return
+		}
+		if !strings.HasPrefix(got, "+") || len(got) < 3 || strings.Trim(got[1:], "0123456789") != "" {
+			t.Fatalf("NormalizePhone(%q, %q) = %q, not E.164", raw, region, got)
+		}
+		// E.164 is a fixed point, whatever the region.
+		if again, err := NormalizePhone(got, "US"); err != nil || again != got {
+			t.Fatalf("NormalizePhone(%q) = %q, %v; want it unchanged", got, again, err)
+		}
+	})
+}
+
+func FuzzParseDate(f *testing.F) {
+	f.Add("2026-03-10")
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := ParseDate(s)
+		if err != nil {
+			return
+		}
+		if d.String() != s {
+			t.Fatalf("ParseDate(%q) = %s: does not round-trip", s, d)
+		}
+		if again, err := ParseDate(d.String()); err != nil || again != d {
+			t.Fatalf("ParseDate(%s) = %v, %v", d, again, err)
+		}
+	})
+}

@@ -10,26 +10,12 @@ import (
 	"github.com/owlstack/owl/internal/sms"
 	"github.com/owlstack/owl/internal/sms/smsalibaba"
 	"github.com/owlstack/owl/internal/sms/smssim"
+	"github.com/owlstack/owl/internal/sms/smssim/smssimtest"
 )
 
 func start(t *testing.T, o smssim.Options) (*smssim.Simulator, *smsalibaba.Provider) {
 	t.Helper()
-	sim, err := smssim.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	sim := smssimtest.Start(t, o)
 	p, err := smsalibaba.New(smsalibaba.Config{
 		Endpoint: strings.TrimPrefix(sim.URL(), "https://"), AccessKeyID: smssim.AlibabaAccessKeyID,
 		AccessKeySecret: smssim.AlibabaAccessKeySecret, SignName: "owl", TemplateCode: "SMS_1", Concurrency: 4,

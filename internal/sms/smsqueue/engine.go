@@ -24,6 +24,9 @@ type riverEngine[TD riverdriver.Driver[TTx], TTx any] struct {
 	client *river.Client[TTx]
 	inTx   func(ctx context.Context, fn func(tx TTx) error) error
 	wrap   func(tx TTx) *smsstore.Tx
+	// finish records outcomes and completes their jobs, a group of
+	// reminders per transaction.
+	finish *smsstore.Group[sms.Final, struct{}]
 }
 
 func newPgxEngine(q *Queue) (engine, error) {
@@ -59,6 +62,7 @@ func newSQLiteEngine(q *Queue) (engine, error) {
 }
 
 func (e *riverEngine[TD, TTx]) init(driver TD, pollOnly bool) error {
+	e.finish = &smsstore.Group[sms.Final, struct{}]{Max: e.q.cfg.Group, Timeout: e.q.cfg.JobTimeout, Exec: e.finishMany}
 	workers := river.NewWorkers()
 	if e.q.sender != nil {
 		if err := river.AddWorkerSafely(workers, &reminderWorker[TD, TTx]{e: e}); err != nil {
@@ -99,14 +103,49 @@ func (e *riverEngine[TD, TTx]) insertReminders(ctx context.Context, fn func(*sms
 		if err != nil {
 			return fmt.Errorf("insert jobs: %w", err)
 		}
+		jobs := make([]smsstore.Lease, len(res))
 		for i, r := range res {
-			d, _ := sms.ParseDate(args[i].Date)
-			if err := st.SetJob(ctx, sms.Key{UserID: args[i].UserID, Date: d}, r.Job.ID); err != nil {
+			d, err := sms.ParseDate(args[i].Date)
+			if err != nil {
 				return err
 			}
+			jobs[i] = smsstore.Lease{Key: sms.Key{UserID: args[i].UserID, Date: d}, JobID: r.Job.ID}
+		}
+		return st.SetJobs(ctx, jobs)
+	})
+}
+
+// finishMany records the outcomes of a group of reminders and completes
+// their jobs, in one transaction: River's JobCompleteTx for many jobs at
+// once. A job whose outcome is committed is complete, and the other way
+// round.
+func (e *riverEngine[TD, TTx]) finishMany(ctx context.Context, fs []sms.Final) ([]struct{}, error) {
+	now := time.Now().UTC()
+	p := &riverdriver.JobSetStateIfRunningManyParams{}
+	for _, f := range fs {
+		c := riverdriver.JobSetStateCompleted(f.JobID, now, nil)
+		p.ID = append(p.ID, c.ID)
+		p.Attempt = append(p.Attempt, c.Attempt)
+		p.ErrData = append(p.ErrData, c.ErrData)
+		p.FinalizedAt = append(p.FinalizedAt, c.FinalizedAt)
+		p.MetadataDoMerge = append(p.MetadataDoMerge, c.MetadataDoMerge)
+		p.MetadataUpdates = append(p.MetadataUpdates, c.MetadataUpdates)
+		p.ScheduledAt = append(p.ScheduledAt, c.ScheduledAt)
+		p.State = append(p.State, c.State)
+	}
+	err := e.inTx(ctx, func(tx TTx) error {
+		if _, err := e.wrap(tx).FinishMany(ctx, fs); err != nil {
+			return err
+		}
+		if _, err := e.client.Driver().UnwrapExecutor(tx).JobSetStateIfRunningMany(ctx, p); err != nil {
+			return fmt.Errorf("complete jobs: %w", err)
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	return make([]struct{}, len(fs)), nil
 }
 
 func (e *riverEngine[TD, TTx]) insertBatch(ctx context.Context, a BatchArgs) error {
@@ -177,13 +216,8 @@ func (w *reminderWorker[TD, TTx]) Work(ctx context.Context, job *river.Job[Remin
 	}
 	k := sms.Key{UserID: job.Args.UserID, Date: d}
 	res, err := w.e.q.sender.Work(ctx, k, job.ID, job.Args.Deadline, func(ctx context.Context, f sms.Final) error {
-		return w.e.inTx(ctx, func(tx TTx) error {
-			if _, err := w.e.wrap(tx).Finish(ctx, f); err != nil {
-				return err
-			}
-			_, err := river.JobCompleteTx[TD](ctx, tx, job)
-			return err
-		})
+		_, err := w.e.finish.Do(ctx, f)
+		return err
 	})
 	switch {
 	case err != nil:

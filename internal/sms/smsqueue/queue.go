@@ -76,6 +76,9 @@ type Config struct {
 	FetchCooldown time.Duration
 	// PageSize is how many users one selection transaction reads.
 	PageSize int
+	// Group is the most reminders whose leases, intents or outcomes one
+	// database statement writes.
+	Group int
 	// Sweep is the longest wait between two looks at the schedule.
 	Sweep time.Duration
 	// Now is owl's clock; nil means time.Now.
@@ -106,6 +109,9 @@ func (c *Config) defaults() {
 	}
 	if c.PageSize <= 0 {
 		c.PageSize = 1000
+	}
+	if c.Group <= 0 {
+		c.Group = max(c.Workers, 1)
 	}
 	if c.Sweep <= 0 {
 		c.Sweep = 15 * time.Minute

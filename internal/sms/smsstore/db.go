@@ -180,9 +180,10 @@ type migration struct {
 	sql     string
 }
 
+// owlMigrations reads the embedded migrations, written once for both
+// engines: on PostgreSQL the column type BLOB becomes BYTEA.
 func (db *DB) owlMigrations() ([]migration, error) {
-	dir := "migrations/" + string(db.Dialect)
-	entries, err := fs.ReadDir(migrations, dir)
+	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
 		return nil, err
 	}
@@ -192,11 +193,15 @@ func (db *DB) owlMigrations() ([]migration, error) {
 		if err != nil {
 			return nil, fmt.Errorf("migration %s: name must start with its version", e.Name())
 		}
-		b, err := fs.ReadFile(migrations, dir+"/"+e.Name())
+		b, err := fs.ReadFile(migrations, "migrations/"+e.Name())
 		if err != nil {
 			return nil, err
 		}
-		ms = append(ms, migration{v, e.Name(), string(b)})
+		sql := string(b)
+		if db.Dialect == Postgres {
+			sql = strings.ReplaceAll(sql, " BLOB ", " BYTEA ")
+		}
+		ms = append(ms, migration{v, e.Name(), sql})
 	}
 	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
 	return ms, nil

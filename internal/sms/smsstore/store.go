@@ -147,31 +147,42 @@ WHERE u.time_zone = $1 AND u.user_id > $3 ORDER BY u.user_id LIMIT $4`, zone, d.
 	return out, rs.Err()
 }
 
-// InsertSends inserts queued reminders and returns the keys of those that
-// did not exist yet; existing ones are left as they are.
+// InsertSends inserts queued reminders, in one statement, and returns the
+// keys of those that did not exist yet; existing ones are left as they are.
 func (q *Tx) InsertSends(ctx context.Context, sends []sms.Send, now time.Time) ([]sms.Key, error) {
+	if len(sends) == 0 {
+		return nil, nil
+	}
+	n := len(sends)
+	users, dates, zones, deadlines := make([]string, n), make([]string, n), make([]string, n), make([]int64, n)
+	for i, s := range sends {
+		users[i], dates[i], zones[i], deadlines[i] = s.UserID, s.Date.String(), s.Zone, micros(s.Deadline)
+	}
+	v, args := q.values(2, texts("k_user", users), texts("k_date", dates), texts("k_zone", zones), ints("k_deadline", deadlines))
+	// WHERE true keeps SQLite from reading ON CONFLICT as a join constraint.
+	rs, err := q.query(ctx, `INSERT INTO sms_sends (user_id, local_date, zone, deadline, state, created_at, updated_at)
+SELECT k_user, k_date, k_zone, k_deadline, 'queued', $1, $1 FROM `+v+` WHERE true
+ON CONFLICT (user_id, local_date) DO NOTHING RETURNING user_id, local_date`, append([]any{micros(now)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("insert reminders: %w", err)
+	}
+	defer rs.Close()
 	var inserted []sms.Key
-	for _, s := range sends {
-		n, err := q.exec(ctx, `INSERT INTO sms_sends (user_id, local_date, zone, deadline, state, created_at, updated_at)
-VALUES ($1, $2, $3, $4, 'queued', $5, $5) ON CONFLICT (user_id, local_date) DO NOTHING`,
-			s.UserID, s.Date.String(), s.Zone, micros(s.Deadline), micros(now))
+	for rs.Next() {
+		var user, date string
+		if err := rs.Scan(&user, &date); err != nil {
+			return nil, fmt.Errorf("insert reminders: %w", err)
+		}
+		d, err := sms.ParseDate(date)
 		if err != nil {
-			return nil, fmt.Errorf("insert reminder: %w", err)
+			return nil, fmt.Errorf("insert reminders: %w", err)
 		}
-		if n == 1 {
-			inserted = append(inserted, s.Key)
-		}
+		inserted = append(inserted, sms.Key{UserID: user, Date: d})
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("insert reminders: %w", err)
 	}
 	return inserted, nil
-}
-
-// SetJob records the job that works a reminder.
-func (q *Tx) SetJob(ctx context.Context, k sms.Key, jobID int64) error {
-	_, err := q.exec(ctx, `UPDATE sms_sends SET job_id = $3 WHERE user_id = $1 AND local_date = $2`, k.UserID, k.Date.String(), jobID)
-	if err != nil {
-		return fmt.Errorf("record job of reminder: %w", err)
-	}
-	return nil
 }
 
 // RecordBatch stores the selection counts of one zone's batch.
@@ -223,44 +234,7 @@ func (q *Tx) Send(ctx context.Context, k sms.Key) (sms.Send, error) {
 	return s, err
 }
 
-// Claim implements sms.SendStore.
-func (q *Tx) Claim(ctx context.Context, k sms.Key, jobID int64, now, until time.Time) (sms.Send, sms.User, error) {
-	n, err := q.exec(ctx, `UPDATE sms_sends SET lease_job = $3, lease_until = $4
-WHERE user_id = $1 AND local_date = $2 AND (lease_job = 0 OR lease_job = $3 OR lease_until < $5)`,
-		k.UserID, k.Date.String(), jobID, micros(until), micros(now))
-	if err != nil {
-		return sms.Send{}, sms.User{}, fmt.Errorf("lease reminder: %w", err)
-	}
-	if n == 0 {
-		if _, err := q.Send(ctx, k); err != nil {
-			return sms.Send{}, sms.User{}, err
-		}
-		return sms.Send{}, sms.User{}, sms.ErrLeased
-	}
-	s, err := q.Send(ctx, k)
-	if err != nil {
-		return s, sms.User{}, err
-	}
-	u, err := q.User(ctx, k.UserID)
-	return s, u, err
-}
-
-// Intent implements sms.SendStore. It fails with sms.ErrLeased when jobID
-// lost its lease, so that nothing is sent without one.
-func (q *Tx) Intent(ctx context.Context, k sms.Key, jobID int64, now time.Time) error {
-	n, err := q.exec(ctx, `UPDATE sms_sends SET state = 'pending', attempts = attempts + 1, intent_at = $4, updated_at = $4
-WHERE user_id = $1 AND local_date = $2 AND lease_job = $3 AND state IN ('queued', 'pending')`,
-		k.UserID, k.Date.String(), jobID, micros(now))
-	if err != nil {
-		return fmt.Errorf("record intent: %w", err)
-	}
-	if n == 0 {
-		return sms.ErrLeased
-	}
-	return nil
-}
-
-// Release implements sms.SendStore.
+// Release gives up jobID's lease on a reminder, leaving its state as it is.
 func (q *Tx) Release(ctx context.Context, k sms.Key, jobID int64) error {
 	_, err := q.exec(ctx, `UPDATE sms_sends SET lease_job = 0, lease_until = 0 WHERE user_id = $1 AND local_date = $2 AND lease_job = $3`,
 		k.UserID, k.Date.String(), jobID)
@@ -268,19 +242,6 @@ func (q *Tx) Release(ctx context.Context, k sms.Key, jobID int64) error {
 		return fmt.Errorf("release reminder: %w", err)
 	}
 	return nil
-}
-
-// Finish records a final outcome, unless the reminder is final already; it
-// reports whether it changed the row.
-func (q *Tx) Finish(ctx context.Context, f sms.Final) (bool, error) {
-	n, err := q.exec(ctx, `UPDATE sms_sends SET state = $3, reason = $4, message_id = $5, cpu_ns = cpu_ns + $6,
-  lease_job = 0, lease_until = 0, updated_at = $7
-WHERE user_id = $1 AND local_date = $2 AND state IN ('queued', 'pending')`,
-		f.UserID, f.Date.String(), string(f.State), f.Reason, f.MessageID, int64(f.CPU), micros(f.At))
-	if err != nil {
-		return false, fmt.Errorf("record outcome: %w", err)
-	}
-	return n == 1, nil
 }
 
 // Stale returns up to limit reminders still in flight whose lease expired

@@ -3,6 +3,8 @@ package smssystem
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -15,9 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 
+	"github.com/owlstack/owl/internal/pgtest"
 	"github.com/owlstack/owl/internal/runner"
 	"github.com/owlstack/owl/internal/sms"
 	"github.com/owlstack/owl/internal/sms/smssim"
@@ -48,6 +52,44 @@ func (s *syncBuffer) String() string {
 // provider webhook's answers and the database files. Only the simulator's
 // own ledger may hold numbers.
 func TestNoPlaintextNumberAnywhere(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testNoPlaintext(t, "") })
+	t.Run("postgres", func(t *testing.T) { testNoPlaintext(t, pgtest.NewDatabase(t)) })
+}
+
+// dumpPostgres returns every row of every table of the database as text
+// (River's jobs and their arguments included), bytea columns as hex.
+func dumpPostgres(t *testing.T, databaseURL string) string {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, table := range tables {
+		rows, err := conn.Query(ctx, "SELECT CAST(t AS text) FROM "+pgx.Identifier{table}.Sanitize()+" t")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "%s: %d rows\n%s\n", table, len(lines), strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+func testNoPlaintext(t *testing.T, database string) {
 	dir := t.TempDir()
 	n := newNight()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -73,6 +115,7 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 	}
 
 	cfg := testConfig()
+	cfg.Database = database
 	cfg.Provider, cfg.ProviderURL, cfg.ProviderCA = "twilio", sim.URL(), ca
 	cfg.TwilioAccountSID, cfg.TwilioAuthToken, cfg.TwilioFrom = smssim.TwilioAccountSID, smssim.TwilioAuthToken, smssim.TwilioFrom
 	reg := prometheus.NewRegistry()
@@ -173,12 +216,19 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 	sys.Close()
 
 	scan := map[string]string{"logs": logs.String(), "web and metrics": outputs.String()}
-	for _, f := range []string{"sms/sms.db", "sms/sms.db-wal"} {
-		b, _ := os.ReadFile(filepath.Join(dir, f))
-		scan[f] = string(b)
+	if database == "" {
+		for _, f := range []string{"sms/sms.db", "sms/sms.db-wal"} {
+			b, _ := os.ReadFile(filepath.Join(dir, f))
+			scan[f] = string(b)
+		}
+	} else {
+		scan["database"] = dumpPostgres(t, database)
 	}
-	if !strings.Contains(outputs.String(), "owl_sms_reminders_total") || len(scan["sms/sms.db"]) == 0 {
+	if !strings.Contains(outputs.String(), "owl_sms_reminders_total") || len(scan["sms/sms.db"])+len(scan["database"]) == 0 {
 		t.Fatal("the scan would see nothing: metrics or database missing")
+	}
+	if database != "" && (!strings.Contains(scan["database"], fmt.Sprintf("sms_sends: %d rows", r.Eligible)) || !strings.Contains(scan["database"], "river_job: ")) {
+		t.Fatalf("the database dump lacks the reminders:\n%.20000s", scan["database"])
 	}
 	numbers := append([]string{}, landlines...)
 	for i := range 30 {
@@ -186,9 +236,13 @@ func TestNoPlaintextNumberAnywhere(t *testing.T) {
 	}
 	for _, num := range numbers {
 		national := num[3:] // without +86
+		// bytea columns print as hex in the PostgreSQL dump.
+		needles := []string{num, national, hex.EncodeToString([]byte(national))}
 		for what, text := range scan {
-			if strings.Contains(text, num) || strings.Contains(text, national) {
-				t.Errorf("a plaintext number appears in %s", what)
+			for _, needle := range needles {
+				if strings.Contains(text, needle) {
+					t.Errorf("a plaintext number appears in %s", what)
+				}
 			}
 		}
 	}

@@ -238,7 +238,7 @@ func Open(ctx context.Context, cfg Config, o Options) (*System, error) {
 			lim = rate.NewLimiter(rate.Limit(cfg.Rate), max(1, int(cfg.Rate/10)))
 		}
 		sender = &sms.Sender{
-			Store: s.DB.Q(), Phones: s.Keys, Provider: provider, Limiter: lim, Log: o.Log, Metrics: s.Metrics,
+			Store: smsstore.NewGroupStore(s.DB, cfg.Workers, cfg.JobTimeout), Phones: s.Keys, Provider: provider, Limiter: lim, Log: o.Log, Metrics: s.Metrics,
 			Now: o.Now, Lease: cfg.JobTimeout + max(cfg.JobTimeout/4, time.Second), LookupDelay: cfg.LookupDelay,
 			MaxInlineWait: cfg.JobTimeout / 2,
 			Hook:          o.Hook, CPU: sms.NewCPUMeter(),

@@ -13,27 +13,13 @@ import (
 	"github.com/owlstack/owl/internal/logging"
 	"github.com/owlstack/owl/internal/sms"
 	"github.com/owlstack/owl/internal/sms/smssim"
+	"github.com/owlstack/owl/internal/sms/smssim/smssimtest"
 	"github.com/owlstack/owl/internal/sms/smstwilio"
 )
 
 func start(t *testing.T, o smssim.Options) (*smssim.Simulator, *smstwilio.Provider) {
 	t.Helper()
-	sim, err := smssim.New(o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- sim.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
+	sim := smssimtest.Start(t, o)
 	p, err := smstwilio.New(smstwilio.Config{AccountSID: smssim.TwilioAccountSID, AuthToken: smssim.TwilioAuthToken,
 		From: smssim.TwilioFrom, BaseURL: sim.URL(), Concurrency: 2}, sms.NewTransport(sim.CertPool(), 2))
 	if err != nil {

@@ -1,0 +1,274 @@
+package smsstore
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/owlstack/owl/internal/sms"
+)
+
+// The statements in this file work on many reminders at once, so that the
+// batch pays one database round trip per group of reminders rather than
+// several per reminder.
+
+// column is one column of a table of values passed as parameters.
+type column struct {
+	name   string
+	pgType string
+	vals   any // []string or []int64
+}
+
+func texts(name string, v []string) column { return column{name, "text", v} }
+func ints(name string, v []int64) column   { return column{name, "bigint", v} }
+
+func (c column) len() int {
+	switch v := c.vals.(type) {
+	case []string:
+		return len(v)
+	case []int64:
+		return len(v)
+	}
+	panic(fmt.Sprintf("smsstore: column %s of %T", c.name, c.vals))
+}
+
+func (c column) at(i int) any {
+	switch v := c.vals.(type) {
+	case []string:
+		return v[i]
+	case []int64:
+		return v[i]
+	}
+	panic(fmt.Sprintf("smsstore: column %s of %T", c.name, c.vals))
+}
+
+// values returns a FROM item named v holding the columns, one row per
+// element, with its parameters numbered from $first: unnest over arrays on
+// PostgreSQL (one parameter per column, the same text whatever the size,
+// so its prepared statement is reused), a VALUES list on SQLite.
+func (q *Tx) values(first int, cols ...column) (string, []any) {
+	var b strings.Builder
+	var args []any
+	if q.pgq != nil {
+		b.WriteString("unnest(")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d::%s[]", first+i, c.pgType)
+			args = append(args, c.vals)
+		}
+		b.WriteString(") AS v(")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(c.name)
+		}
+		b.WriteString(")")
+		return b.String(), args
+	}
+	b.WriteString("(SELECT ")
+	for i, c := range cols {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "column%d AS %s", i+1, c.name)
+	}
+	b.WriteString(" FROM (VALUES ")
+	n, p := cols[0].len(), first
+	for r := range n {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for i, c := range cols {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", p)
+			p++
+			args = append(args, c.at(r))
+		}
+		b.WriteString(")")
+	}
+	b.WriteString(")) AS v")
+	return b.String(), args
+}
+
+// Lease asks for one reminder on behalf of one job.
+type Lease struct {
+	sms.Key
+	JobID int64
+	// At is when the job asked (an intent's time).
+	At time.Time
+}
+
+func leaseColumns(ls []Lease, withAt bool) []column {
+	users, dates, jobs, ats := make([]string, len(ls)), make([]string, len(ls)), make([]int64, len(ls)), make([]int64, len(ls))
+	for i, l := range ls {
+		users[i], dates[i], jobs[i], ats[i] = l.UserID, l.Date.String(), l.JobID, micros(l.At)
+	}
+	cols := []column{texts("k_user", users), texts("k_date", dates), ints("k_job", jobs)}
+	if withAt {
+		cols = append(cols, ints("k_at", ats))
+	}
+	return cols
+}
+
+// Claimed is a reminder leased to a job, with its user.
+type Claimed struct {
+	Send sms.Send
+	User sms.User
+}
+
+// ClaimMany leases each reminder of ls to its job until until, unless
+// another job holds an unexpired lease, and returns what it leased by
+// lease. A lease missing from the result lost to another job or names no
+// reminder.
+func (q *Tx) ClaimMany(ctx context.Context, ls []Lease, now, until time.Time) (map[Lease]Claimed, error) {
+	out := make(map[Lease]Claimed, len(ls))
+	if len(ls) == 0 {
+		return out, nil
+	}
+	v, args := q.values(3, leaseColumns(ls, false)...)
+	rs, err := q.query(ctx, `UPDATE sms_sends SET lease_job = v.k_job, lease_until = $1
+FROM `+v+`
+WHERE user_id = v.k_user AND local_date = v.k_date AND (lease_job = 0 OR lease_job = v.k_job OR lease_until < $2)
+RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attempts, intent_at, job_id, lease_job`,
+		append([]any{micros(until), micros(now)}, args...)...)
+	if err != nil {
+		return nil, fmt.Errorf("lease reminders: %w", err)
+	}
+	defer rs.Close()
+	var users []string
+	for rs.Next() {
+		var job int64
+		s, err := scanSend(rs, &job)
+		if err != nil {
+			return nil, fmt.Errorf("lease reminders: %w", err)
+		}
+		out[Lease{Key: s.Key, JobID: job}] = Claimed{Send: s}
+		users = append(users, s.UserID)
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("lease reminders: %w", err)
+	}
+	rs.Close()
+	byID, err := q.Users(ctx, users)
+	if err != nil {
+		return nil, err
+	}
+	for l, c := range out {
+		u, ok := byID[l.UserID]
+		if !ok {
+			return nil, fmt.Errorf("lease reminders: user %s of a reminder: not found", l.UserID)
+		}
+		c.User = u
+		out[l] = c
+	}
+	return out, nil
+}
+
+// Users returns the users with the given ids, by id.
+func (q *Tx) Users(ctx context.Context, ids []string) (map[string]sms.User, error) {
+	out := make(map[string]sms.User, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	v, args := q.values(1, texts("k_user", ids))
+	rs, err := q.query(ctx, `SELECT user_id, phone_ct, phone_index, time_zone, streak_days, last_active_at, opted_out
+FROM sms_users WHERE user_id IN (SELECT k_user FROM `+v+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var u sms.User
+		var streak, last, opted int64
+		if err := rs.Scan(&u.ID, &u.PhoneCiphertext, &u.PhoneIndex, &u.TimeZone, &streak, &last, &opted); err != nil {
+			return nil, fmt.Errorf("read users: %w", err)
+		}
+		u.StreakDays, u.LastActiveAt, u.OptedOut = int(streak), fromMicros(last), opted != 0
+		out[u.ID] = u
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("read users: %w", err)
+	}
+	return out, nil
+}
+
+// IntentMany records, for each lease still held, that a provider call is
+// about to be made (state pending, one more attempt, at its At), and
+// returns the leases it recorded: nothing may be sent for the others.
+func (q *Tx) IntentMany(ctx context.Context, ls []Lease) (map[Lease]bool, error) {
+	out := make(map[Lease]bool, len(ls))
+	if len(ls) == 0 {
+		return out, nil
+	}
+	v, args := q.values(1, leaseColumns(ls, true)...)
+	rs, err := q.query(ctx, `UPDATE sms_sends SET state = 'pending', attempts = attempts + 1, intent_at = v.k_at, updated_at = v.k_at
+FROM `+v+`
+WHERE user_id = v.k_user AND local_date = v.k_date AND lease_job = v.k_job AND state IN ('queued', 'pending')
+RETURNING user_id, local_date, lease_job`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("record intents: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var user, date string
+		var job int64
+		if err := rs.Scan(&user, &date, &job); err != nil {
+			return nil, fmt.Errorf("record intents: %w", err)
+		}
+		d, err := sms.ParseDate(date)
+		if err != nil {
+			return nil, fmt.Errorf("record intents: %w", err)
+		}
+		out[Lease{Key: sms.Key{UserID: user, Date: d}, JobID: job}] = true
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("record intents: %w", err)
+	}
+	return out, nil
+}
+
+// FinishMany records final outcomes, leaving reminders that are final
+// already as they are, and reports how many rows it changed.
+func (q *Tx) FinishMany(ctx context.Context, fs []sms.Final) (int, error) {
+	if len(fs) == 0 {
+		return 0, nil
+	}
+	n := len(fs)
+	users, dates, states, reasons, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	cpus, ats := make([]int64, n), make([]int64, n)
+	for i, f := range fs {
+		users[i], dates[i], states[i], reasons[i], ids[i] = f.UserID, f.Date.String(), string(f.State), f.Reason, f.MessageID
+		cpus[i], ats[i] = int64(f.CPU), micros(f.At)
+	}
+	v, args := q.values(1, texts("k_user", users), texts("k_date", dates), texts("k_state", states), texts("k_reason", reasons),
+		texts("k_msg", ids), ints("k_cpu", cpus), ints("k_at", ats))
+	changed, err := q.exec(ctx, `UPDATE sms_sends SET state = v.k_state, reason = v.k_reason, message_id = v.k_msg,
+  cpu_ns = cpu_ns + v.k_cpu, lease_job = 0, lease_until = 0, updated_at = v.k_at
+FROM `+v+`
+WHERE user_id = v.k_user AND local_date = v.k_date AND state IN ('queued', 'pending')`, args...)
+	if err != nil {
+		return 0, fmt.Errorf("record outcomes: %w", err)
+	}
+	return int(changed), nil
+}
+
+// SetJobs records, for each reminder, the job that works it.
+func (q *Tx) SetJobs(ctx context.Context, ls []Lease) error {
+	if len(ls) == 0 {
+		return nil
+	}
+	v, args := q.values(1, leaseColumns(ls, false)...)
+	_, err := q.exec(ctx, `UPDATE sms_sends SET job_id = v.k_job FROM `+v+`
+WHERE user_id = v.k_user AND local_date = v.k_date`, args...)
+	if err != nil {
+		return fmt.Errorf("record jobs of reminders: %w", err)
+	}
+	return nil
+}
