@@ -19,6 +19,7 @@ test: test-go test-e2e
 
 test-go:
 	@scripts/ensure-postgres.sh
+	@scripts/ensure-prometheus.sh
 	$(GO) test -race -count=1 $(PKGS)
 
 test-e2e: build

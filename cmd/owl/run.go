@@ -91,6 +91,7 @@ encrypted phone numbers, and migration with progressive traffic shifting.
 		newMigrateCmd(e),
 		newSessionCmd(e),
 		newMemoryCmd(e),
+		newShiftCmd(e),
 	)
 	return root
 }

@@ -46,6 +46,8 @@ func targets() []target {
 		sessionTarget(),
 		traceUITarget(),
 		apiFrontTarget(),
+		shiftProxyTarget(),
+		shiftControllerTarget(),
 	}
 }
 

@@ -134,6 +134,14 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 		ln.Close()
 		return err
 	}
+	if err := startShiftDemo(ctx, p, cfg.Data, cache, web.URL(), webOpts); err != nil {
+		ln.Close()
+		return err
+	}
+	if err := startMigrateDemo(p, cfg.Data, web.URL()+"/api/v1/shifts"); err != nil {
+		ln.Close()
+		return err
+	}
 
 	page := &landing.Page{Title: "owl", Version: versionString(), Entries: p.entries, Health: p.health}
 	httpserver.HandleOps(p.mux, p.health, p.reg)

@@ -104,11 +104,12 @@ type ShiftStatus struct {
 	// Service is the migrated service the shift moves; when empty, the
 	// shift's name is taken for it.
 	Service string `json:"service"`
-	// State is the controller's state: pending, progressing, paused,
-	// promoting, succeeded, rolling-back, rolled-back or aborted.
+	// State is the controller's state: pending, promoting, progressing,
+	// paused, succeeded, rolling_back, rolled_back or aborted.
 	State string `json:"state"`
-	// ToPercent is the share of traffic on the new side.
-	ToPercent float64 `json:"to_percent"`
+	// Percent is the share of traffic on the new side, as the controller
+	// last verified it.
+	Percent float64 `json:"percent"`
 }
 
 // FleetInput is what the fleet view is built from.
@@ -186,11 +187,11 @@ func BuildFleet(in FleetInput) *Fleet {
 				switch s.State {
 				case "succeeded":
 					fs.Phase, fs.ShiftPercent, fs.Detail = PhaseDone, 100, "all traffic on Kubernetes"
-				case "rolled-back", "aborted":
+				case "rolled_back", "aborted":
 					fs.Phase, fs.Detail = PhaseRolledBack, "shift "+s.Name+" "+s.State
 				default:
-					fs.Phase, fs.ShiftPercent = PhaseShifting, s.ToPercent
-					fs.Detail = fmt.Sprintf("%g%% of traffic on Kubernetes, shift %s", s.ToPercent, s.State)
+					fs.Phase, fs.ShiftPercent = PhaseShifting, s.Percent
+					fs.Detail = fmt.Sprintf("%g%% of traffic on Kubernetes, shift %s", s.Percent, s.State)
 				}
 			}
 			f.Services = append(f.Services, fs)
@@ -216,7 +217,7 @@ func BuildFleet(in FleetInput) *Fleet {
 // over a finished one.
 func shiftRank(state string) int {
 	switch state {
-	case "succeeded", "rolled-back", "aborted":
+	case "succeeded", "rolled_back", "aborted":
 		return 0
 	}
 	return 1

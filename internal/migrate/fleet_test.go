@@ -34,10 +34,10 @@ func TestBuildFleet(t *testing.T) {
 		t.Fatal(err)
 	}
 	shifts, err := ParseShifts([]byte(`{"shifts": [
-		{"name": "lessons", "state": "progressing", "to_percent": 25},
-		{"name": "lessons-old", "service": "lessons", "state": "rolled-back", "to_percent": 0},
-		{"name": "streaks-eks", "service": "streaks", "state": "succeeded", "to_percent": 100},
-		{"name": "search", "state": "rolled-back", "to_percent": 0}
+		{"name": "lessons", "state": "progressing", "percent": 25},
+		{"name": "lessons-old", "service": "lessons", "state": "rolled_back", "percent": 0},
+		{"name": "streaks-eks", "service": "streaks", "state": "succeeded", "percent": 100},
+		{"name": "search", "state": "rolled_back", "percent": 0}
 	]}`))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +117,7 @@ func TestFleetSourcesLoad(t *testing.T) {
 			http.Error(w, "no", http.StatusUnauthorized)
 			return
 		}
-		w.Write([]byte(`[{"name": "web", "state": "paused", "to_percent": 5}]`))
+		w.Write([]byte(`[{"name": "web", "state": "paused", "percent": 5}]`))
 	}))
 	defer srv.Close()
 

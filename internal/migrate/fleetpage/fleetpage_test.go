@@ -24,7 +24,7 @@ func TestPage(t *testing.T) {
 			loads++
 			return migrate.BuildFleet(migrate.FleetInput{
 				Report: &migrate.Report{Services: []*migrate.ServiceReport{{Service: "web", Team: "web"}, {Service: "jobs", Team: "batch"}}},
-				Shifts: []migrate.ShiftStatus{{Name: "web", State: "progressing", ToPercent: 10}},
+				Shifts: []migrate.ShiftStatus{{Name: "web", State: "progressing", Percent: 10}},
 			}), []error{errors.New("argo cd: connection refused")}
 		},
 		nowFor: func() time.Time { return now },
