@@ -15,6 +15,7 @@ import (
 
 	"github.com/owlstack/owl/internal/tracing"
 	"github.com/owlstack/owl/internal/tracing/graph"
+	"github.com/owlstack/owl/internal/tracing/rca"
 	"github.com/owlstack/owl/internal/tracing/synth"
 )
 
@@ -26,6 +27,9 @@ func benchInput(b *testing.B) (path string, spans int64) {
 	const services, wantSpans = 100, 1_000_000
 	cfg := synth.Config{Services: services, Seed: 7,
 		Faults: []synth.Fault{{Kind: synth.FaultErrors, Service: "svc40", Rate: 0.1}, {Kind: synth.FaultUncompressed, Service: "svc20"}},
+		// An incident halfway through, for the ranking.
+		IncidentFaults: []synth.Fault{{Kind: synth.FaultLatency, Service: "svc45", MS: 40}},
+		IncidentAt:     benchIncidentAt,
 		Patterns: []synth.Pattern{
 			{Kind: synth.PatternRepeat, Service: "svc30", To: "svc60", N: 3},
 			{Kind: synth.PatternNPlusOne, Service: "svc50", To: "svc90", N: 6},
@@ -38,7 +42,7 @@ func benchInput(b *testing.B) (path string, spans int64) {
 		b.Fatal(err)
 	}
 	cfg.Requests = int(wantSpans * 20 / sample)
-	path = filepath.Join(os.TempDir(), fmt.Sprintf("owl-findings-bench-%dsvc-%dreq-v1.jsonl", services, cfg.Requests))
+	path = filepath.Join(os.TempDir(), fmt.Sprintf("owl-findings-bench-%dsvc-%dreq-v2.jsonl", services, cfg.Requests))
 	if _, err := os.Stat(path); err == nil {
 		return path, countSpans(b, path)
 	}
@@ -88,19 +92,37 @@ func analyze(path string, each func(*tracing.Trace)) error {
 	}
 }
 
-// fullPass is what `owl trace graph` plus `owl trace findings` do.
+// benchIncidentAt splits the benchmark's traces (about 30 s of requests
+// from synth's default start) into a baseline and an incident.
+var benchIncidentAt = time.Date(2026, 1, 1, 0, 0, 15, 0, time.UTC)
+
+// fullPass is what `owl trace graph`, `owl trace findings` and `owl trace
+// rca` (baseline before benchIncidentAt, incident after) do, in one pass.
 func fullPass(path string) (int, error) {
 	gb := graph.NewBuilder(graph.Options{})
 	d := NewDetector(Options{})
-	err := analyze(path, func(t *tracing.Trace) { gb.Add(t); d.Add(t) })
-	return len(d.Findings()) + len(gb.Build().Edges), err
+	base, inc := rca.NewProfile(rca.Symptom{}), rca.NewProfile(rca.Symptom{})
+	err := analyze(path, func(t *tracing.Trace) {
+		gb.Add(t)
+		d.Add(t)
+		if len(t.Spans) > 0 && t.Spans[0].Start.Before(benchIncidentAt) {
+			base.Add(t)
+		} else {
+			inc.Add(t)
+		}
+	})
+	if err != nil {
+		return 0, err
+	}
+	suspects, err := rca.Rank(base, inc, rca.Options{})
+	return len(d.Findings()) + len(gb.Build().Edges) + len(suspects), err
 }
 
-// BenchmarkGraphAndFindings1MSpans times decode + graph + findings on 100
-// services and 1M spans against a decode-only pass over the same file in
+// BenchmarkGraphFindingsRanking1MSpans times decode + graph + findings +
+// root-cause ranking on 100 services and 1M spans against a decode-only pass over the same file in
 // the same run (x-decode is the ratio), and measures the peak RSS of each
 // in a child process.
-func BenchmarkGraphAndFindings1MSpans(b *testing.B) {
+func BenchmarkGraphFindingsRanking1MSpans(b *testing.B) {
 	path, spans := benchInput(b)
 	var decode, full time.Duration
 	for b.Loop() {
@@ -143,7 +165,7 @@ func peakRSS(b *testing.B, path, mode string) float64 {
 func TestBenchChild(t *testing.T) {
 	mode, path, ok := strings.Cut(os.Getenv("OWL_FINDINGS_BENCH_CHILD"), ":")
 	if !ok {
-		t.Skip("only run by BenchmarkGraphAndFindings1MSpans")
+		t.Skip("only run by BenchmarkGraphFindingsRanking1MSpans")
 	}
 	var err error
 	if mode == "decode" {
