@@ -142,6 +142,11 @@ func mountTraceUI(p *process, store *tracestore.Store, accessLogs, albLogs []str
 	return nil
 }
 
+// demoIncidents slows userdb down for 90 s of every 5 minutes of owl up,
+// from minute 2, so that the incident ranking page (last 2 minutes against
+// the 15 before) has a guilty service to find.
+var demoIncidents = traffic.Schedule{Every: 5 * time.Minute, At: 2 * time.Minute, For: 90 * time.Second, Slow: 60 * time.Millisecond}
+
 // startTraceDemo adds the trace UI and the synthetic traffic to 'owl up':
 // a fleet of demo services (gateway, profile, streaks on two sides, lessons,
 // catalog, userdb) writes DATA/logs/traffic.jsonl, and the UI follows it and
@@ -153,7 +158,7 @@ func startTraceDemo(p *process, data string) error {
 	}
 	logs := filepath.Join(data, "logs")
 	fleetLog := filepath.Join(logs, "traffic.jsonl")
-	fleet, err := traffic.New(traffic.Options{LogPath: fleetLog, HashKey: key, Log: p.log.With("component", "traffic")})
+	fleet, err := traffic.New(traffic.Options{LogPath: fleetLog, HashKey: key, Log: p.log.With("component", "traffic"), Incidents: &demoIncidents})
 	if err != nil {
 		return err
 	}
@@ -163,7 +168,7 @@ func startTraceDemo(p *process, data string) error {
 		return err
 	}
 	p.add(runner.Component{Name: "traffic", Run: fleet.Run}, landing.Entry{
-		Description: "synthetic traffic: demo services on loopback (" + fleet.EntryURL() + ") answering a few requests a second, with an uncompressed endpoint, repeated calls, errors and two sides of streaks",
+		Description: "synthetic traffic: demo services on loopback (" + fleet.EntryURL() + ") answering a few requests a second, with an uncompressed endpoint, repeated calls, errors, two sides of streaks, and a userdb slowdown from minute 2 to 3:30 of every 5 minutes",
 	})
 	return nil
 }

@@ -76,6 +76,27 @@ type Options struct {
 	Rate float64
 	// Log receives the fleet's own warnings; nil discards them.
 	Log *slog.Logger
+	// Incidents, when set, slows UserDB down on a schedule, so that the
+	// root-cause ranking has an incident to find: every Incidents.Every
+	// after the fleet starts, from Incidents.At for Incidents.For.
+	Incidents *Schedule
+}
+
+// Schedule is a repeating incident window: within each period Every, the
+// incident lasts from At to At+For.
+type Schedule struct {
+	Every, At, For time.Duration
+	// Slow is the latency the incident adds to each UserDB query.
+	Slow time.Duration
+}
+
+// active reports whether the incident is on, elapsed after the start.
+func (s *Schedule) active(elapsed time.Duration) bool {
+	if s == nil || s.Every <= 0 {
+		return false
+	}
+	in := elapsed % s.Every
+	return in >= s.At && in < s.At+s.For
 }
 
 // Fleet is the demo services and the load that drives them.
@@ -148,7 +169,14 @@ func New(opts Options) (*Fleet, error) {
 		f.instances = append(f.instances, in)
 		urls[s] = in.url
 	}
+	start := time.Now()
 	d := &deps{
+		incident: func() time.Duration {
+			if opts.Incidents.active(time.Since(start)) {
+				return opts.Incidents.Slow
+			}
+			return 0
+		},
 		userdb:  urls[spec{UserDB, ""}],
 		catalog: urls[spec{Catalog, ""}],
 		profile: urls[spec{Profile, ""}],
@@ -324,6 +352,8 @@ func (f *Fleet) Do(ctx context.Context, path string) error {
 
 // deps are the base URLs services call.
 type deps struct {
+	// incident is the latency an incident adds to UserDB now (0: none).
+	incident                          func() time.Duration
 	userdb, catalog, profile, lessons string
 	streaks                           map[string]string
 	catBody                           []byte
@@ -363,7 +393,8 @@ func (d *deps) routes(mux *http.ServeMux, service, side string, c *http.Client) 
 				http.Error(w, "want {\"table\",\"key\"}", http.StatusBadRequest)
 				return
 			}
-			pause(r.Context(), time.Millisecond, 4*time.Millisecond, 0.03, 30*time.Millisecond)
+			lo := time.Millisecond + d.incident()
+			pause(r.Context(), lo, lo+3*time.Millisecond, 0.03, 30*time.Millisecond)
 			writeJSON(w, map[string]any{"table": q.Table, "key": q.Key, "items": []int{1, 2, 3}})
 		})
 	}

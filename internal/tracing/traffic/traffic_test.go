@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/owlstack/owl/internal/tracectx"
 	"github.com/owlstack/owl/internal/tracing"
@@ -17,8 +18,14 @@ import (
 // each entry point, stops it and returns the access log's path.
 func runFleet(t *testing.T, n int) string {
 	t.Helper()
+	return runFleetWith(t, n, nil)
+}
+
+// runFleetWith is runFleet with an incident schedule.
+func runFleetWith(t *testing.T, n int, incidents *Schedule) string {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "fleet.jsonl")
-	f, err := New(Options{LogPath: path, HashKey: []byte("0123456789abcdef0123"), Rate: -1})
+	f, err := New(Options{LogPath: path, HashKey: []byte("0123456789abcdef0123"), Rate: -1, Incidents: incidents})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +176,41 @@ func TestAcceptsGzip(t *testing.T) {
 		if got := acceptsGzip(ae); got != want {
 			t.Errorf("acceptsGzip(%q) = %v, want %v", ae, got, want)
 		}
+	}
+}
+
+func TestScheduleActive(t *testing.T) {
+	s := &Schedule{Every: 5 * time.Minute, At: 2 * time.Minute, For: 90 * time.Second}
+	for _, tc := range []struct {
+		elapsed time.Duration
+		want    bool
+	}{
+		{0, false}, {119 * time.Second, false}, {2 * time.Minute, true}, {209 * time.Second, true},
+		{210 * time.Second, false}, {7*time.Minute + time.Second, true}, {10 * time.Minute, false},
+	} {
+		if got := s.active(tc.elapsed); got != tc.want {
+			t.Errorf("active(%v) = %v, want %v", tc.elapsed, got, tc.want)
+		}
+	}
+	if (*Schedule)(nil).active(time.Hour) {
+		t.Error("no schedule, yet an incident")
+	}
+}
+
+func TestIncidentSlowsUserDB(t *testing.T) {
+	const slow = 50 * time.Millisecond
+	recs := readRecords(t, runFleetWith(t, 3, &Schedule{Every: time.Hour, At: 0, For: time.Hour, Slow: slow}))
+	var n int
+	for _, r := range recs {
+		// Queries whose caller gave up (a timeout upstream) end early.
+		if r.Kind == "server" && r.Service == UserDB && r.Error == "" {
+			n++
+			if time.Duration(r.DurationUS)*time.Microsecond < slow {
+				t.Errorf("a userdb query took %dµs during the incident", r.DurationUS)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no userdb query logged")
 	}
 }
