@@ -300,10 +300,12 @@ root (1-xxxxxxxx-xxxxxxxxxxxxxxxxxxxxxxxx) or the 32-hex trace id.`,
 
 func newTraceSynthCmd(e *env) *cobra.Command {
 	var services, requests int
-	var faults, out string
+	var faults, incident, patterns, out string
+	var incidentAt time.Duration
+	var callProb float64
 	var seed uint64
 	cmd := &cobra.Command{
-		Use:   "synth --services N --requests M [--faults SPEC] [--seed S] --out DIR",
+		Use:   "synth --services N --requests M [--faults SPEC] [--patterns SPEC] [--incident SPEC --incident-at D] [--seed S] --out DIR",
 		Short: "Simulate a microservice fleet: ALB logs, access logs and the true trees",
 		Long: `Simulate N services behind AWS load balancers serving M user requests, and
 write what they would log: DIR/alb/ (gzipped ALB access logs named as AWS
@@ -315,6 +317,17 @@ names them), DIR/app/SERVICE.jsonl (owl access logs) and DIR/truth.jsonl
   errors:svc=NAME,rate=R       NAME answers 500 to a share R (0..1) of requests
   skew:svc=NAME,ms=N           NAME's clock is N ms ahead (negative: behind)
   uncompressed:svc=NAME        NAME answers without compression
+  slowdep:svc=NAME,ms=N        NAME's DynamoDB calls take N ms longer
+  retries:svc=NAME,rate=R      NAME fails a share R of calls; its callers retry
+  timeout:svc=NAME,ms=N        NAME is N ms slower; callers time out at N/2 per hop
+  spikes:svc=NAME,ms=N,rate=R  a share R of NAME's answers take about N ms more
+--incident takes the same list: those faults start --incident-at after the
+first request (a baseline, then an incident, for 'owl trace rca').
+
+--patterns is a ';'-separated list of call patterns the analyses find:
+  repeat:svc=A,to=B,n=N        A calls B N times with identical arguments
+  nplus1:svc=A,to=B,n=N        A calls B once per item, N items
+  netdelay:svc=A,to=B,ms=N     the network between A and B adds N ms
 Service names: api, session, course, user, streak, cart, payment, sms,
 search, notify, profile, league, shop, ads, asset, then svc15, svc16, ...`,
 		Args: noArgs,
@@ -329,7 +342,23 @@ search, notify, profile, league, shop, ads, asset, then svc15, svc16, ...`,
 			if err != nil {
 				return usagef(cmd, "--faults: %v", err)
 			}
-			sum, err := synth.Write(out, synth.Config{Services: services, Requests: requests, Faults: fs, Seed: seed})
+			cfg := synth.Config{Services: services, Requests: requests, Faults: fs, Seed: seed, CallProb: callProb}
+			if cfg.IncidentFaults, err = synth.ParseFaults(incident); err != nil {
+				return usagef(cmd, "--incident: %v", err)
+			}
+			if len(cfg.IncidentFaults) > 0 {
+				if incidentAt <= 0 {
+					return usagef(cmd, "--incident needs --incident-at, the time after the first request when it starts")
+				}
+				cfg.IncidentAt = synth.DefaultStart().Add(incidentAt)
+			}
+			if cfg.Patterns, err = synth.ParsePatterns(patterns); err != nil {
+				return usagef(cmd, "--patterns: %v", err)
+			}
+			if callProb < 0 || callProb > 1 {
+				return usagef(cmd, "--call-prob must be between 0 and 1")
+			}
+			sum, err := synth.Write(out, cfg)
 			if err != nil {
 				return err
 			}
@@ -343,6 +372,10 @@ search, notify, profile, league, shop, ads, asset, then svc15, svc16, ...`,
 	f.IntVar(&services, "services", 8, "number of services")
 	f.IntVar(&requests, "requests", 1000, "number of user requests")
 	f.StringVar(&faults, "faults", "", "faults to inject, e.g. latency:svc=cart,ms=300;errors:svc=payment,rate=0.2")
+	f.StringVar(&incident, "incident", "", "faults that start at --incident-at, in the --faults syntax")
+	f.DurationVar(&incidentAt, "incident-at", 0, "when the --incident faults start, after the first request (e.g. 30s)")
+	f.StringVar(&patterns, "patterns", "", "call patterns, e.g. repeat:svc=cart,to=user,n=3;nplus1:svc=api,to=profile,n=6")
+	f.Float64Var(&callProb, "call-prob", 0, "chance that a service makes each downstream call; 0 means always")
 	f.Uint64Var(&seed, "seed", 1, "random seed: the same seed gives the same output")
 	f.StringVar(&out, "out", "", "output folder (must not exist or be empty)")
 	return cmd

@@ -52,6 +52,10 @@ type Config struct {
 	CallProb float64
 }
 
+// DefaultStart returns the time of the first request when Config.Start is
+// zero: 2026-01-01T00:00:00Z.
+func DefaultStart() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
+
 // Summary counts what Write wrote.
 type Summary struct {
 	Services []string
@@ -193,7 +197,7 @@ type albFile struct {
 
 func newGen(dir string, cfg Config) (*gen, error) {
 	if cfg.Start.IsZero() {
-		cfg.Start = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		cfg.Start = DefaultStart()
 	}
 	g := &gen{
 		cfg:  cfg,
