@@ -1,12 +1,12 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,10 +17,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/owlstack/owl/internal/httpserver"
-	"github.com/owlstack/owl/internal/landing"
 	"github.com/owlstack/owl/internal/logging"
 	"github.com/owlstack/owl/internal/metrics"
-	"github.com/owlstack/owl/internal/runner"
 	"github.com/owlstack/owl/internal/tracectx"
 	"github.com/owlstack/owl/internal/tracing"
 	"github.com/owlstack/owl/internal/tracing/jaeger"
@@ -34,36 +32,13 @@ import (
 // as user_hash.
 const traceUserHeader = "X-Owl-User"
 
-// startTracing gives process p trace propagation and access logs: records
-// go to DATA/logs/access.jsonl, hashed with the key kept in
-// DATA/trace/hash.key (created at first start), and logged errors of a
-// request carry its trace root.
+// startTracing gives process p trace propagation and access logs with the
+// default trace settings (tracectx.DefaultConfig): records go to
+// DATA/logs/access.jsonl, hashed with the key kept in DATA/trace/hash.key.
 func startTracing(p *process, data string) (*tracectx.Tracer, error) {
-	key, err := loadOrCreateKey(filepath.Join(data, "trace", "hash.key"))
-	if err != nil {
-		return nil, fmt.Errorf("trace hash key: %w", err)
-	}
-	lw, err := tracectx.OpenLog(filepath.Join(data, "logs", "access.jsonl"))
-	if err != nil {
-		return nil, err
-	}
-	t, err := tracectx.New(tracectx.Options{
-		Service:    "owl",
-		Log:        lw,
-		HashKey:    key,
-		UserHeader: traceUserHeader,
-		Attrs:      []string{"side"},
-		Registerer: p.reg,
-	})
-	if err != nil {
-		lw.Close()
-		return nil, err
-	}
-	p.log = slog.New(tracectx.LogHandler(p.log.Handler()))
-	p.add(runner.Component{Name: "access-log", Run: t.Run}, landing.Entry{
-		Description: "trace propagation and access logs of every request, in " + filepath.Join(data, "logs", "access.jsonl"),
-	})
-	return t, nil
+	cfg := tracectx.DefaultConfig("owl")
+	cfg.UserHeader = traceUserHeader
+	return startTracer(context.Background(), p, cfg, data)
 }
 
 // loadOrCreateKey reads a 32-byte key, or creates it (atomically) when the

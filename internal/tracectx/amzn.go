@@ -70,42 +70,42 @@ func ParseAmzn(s string) (Amzn, error) {
 		}
 		k, v = trimOWS(k), trimOWS(v)
 		var err *HeaderError
-		switch {
-		case strings.EqualFold(k, "Root"):
+		switch kn := knownAmznKey(k); {
+		case kn == "Root":
 			if err = once(seenRoot, "Root"); err == nil {
 				var perr error
 				if a.Root, perr = ParseRoot(v); perr != nil {
 					err = amznErr("bad_root", "Root=%q: %v", clip(v), perr)
 				}
 			}
-		case strings.EqualFold(k, "Parent"):
+		case kn == "Parent":
 			if err = once(seenParent, "Parent"); err == nil {
 				if !decodeHex(a.Parent[:], v, true) || a.Parent.IsZero() {
 					err = amznErr("bad_parent", "Parent=%q: want 16 hex digits, not all zero", clip(v))
 				}
 			}
-		case strings.EqualFold(k, "Self"):
+		case kn == "Self":
 			if err = once(seenSelf, "Self"); err == nil {
 				if !validSelf(v) {
 					err = amznErr("bad_self", "Self=%q: want 1-<8 hex digits>-<hex digits>", clip(v))
 				}
 				a.Self = v
 			}
-		case strings.EqualFold(k, "Sampled"):
+		case kn == "Sampled":
 			if err = once(seenSampled, "Sampled"); err == nil {
 				if v != "0" && v != "1" && v != "?" {
 					err = amznErr("bad_sampled", "Sampled=%q: want 0, 1 or ?", clip(v))
 				}
 				a.Sampled = v
 			}
-		case strings.EqualFold(k, "Lineage"):
+		case kn == "Lineage":
 			if err = once(seenLineage, "Lineage"); err == nil {
 				if !validLineage(v) {
 					err = amznErr("bad_lineage", "Lineage=%q: want <8 hex>:<count> entries joined by '|', or <count>:<8 hex>:<count>", clip(v))
 				}
 				a.Lineage = v
 			}
-		case strings.EqualFold(k, "Caller"):
+		case kn == "Caller":
 			if err = once(seenCaller, "Caller"); err == nil {
 				if !ValidService(v) {
 					err = amznErr("bad_caller", "Caller=%q: want 1 to 64 letters, digits, '.', '_' or '-'", clip(v))
@@ -129,6 +129,36 @@ func ParseAmzn(s string) (Amzn, error) {
 		return Amzn{}, amznErr("missing_root", "no Root field")
 	}
 	return a, nil
+}
+
+// knownAmznKey returns the canonical spelling of k when it names one of the
+// fields ParseAmzn knows (in any case), and "" otherwise. Keys are told
+// apart by length first, so a field costs one case-insensitive comparison.
+func knownAmznKey(k string) string {
+	var want string
+	switch len(k) {
+	case 4:
+		want = "Root"
+		if k[0]|0x20 == 's' {
+			want = "Self"
+		}
+	case 6:
+		want = "Parent"
+		if k[0]|0x20 == 'c' {
+			want = "Caller"
+		}
+	case 7:
+		want = "Sampled"
+		if k[0]|0x20 == 'l' {
+			want = "Lineage"
+		}
+	default:
+		return ""
+	}
+	if strings.EqualFold(k, want) {
+		return want
+	}
+	return ""
 }
 
 // String formats the header: Self first (where an ALB puts it), then Root,

@@ -87,7 +87,7 @@ type Record struct {
 // than encoding/json and without allocations.
 func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
-	b = r.Time.UTC().AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	b = appendTime(b, r.Time)
 	b = append(b, `","kind":`...)
 	b = appendString(b, r.Kind)
 	b = append(b, `,"service":`...)
@@ -153,12 +153,65 @@ func appendOpt(b []byte, key, v string) []byte {
 	return appendString(b, v)
 }
 
+// appendTime appends t in UTC as 2006-01-02T15:04:05.000000Z, the layout
+// AppendFormat would write, without parsing a layout on every record.
+func appendTime(b []byte, t time.Time) []byte {
+	t = t.UTC()
+	year, month, day := t.Date()
+	if year < 0 || year > 9999 {
+		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
+	}
+	hour, minute, sec := t.Clock()
+	us := t.Nanosecond() / 1000
+	b = append(b,
+		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
+		byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+hour/10), byte('0'+hour%10), ':',
+		byte('0'+minute/10), byte('0'+minute%10), ':',
+		byte('0'+sec/10), byte('0'+sec%10), '.')
+	for div := 100000; div > 0; div /= 10 {
+		b = append(b, byte('0'+us/div%10))
+	}
+	return append(b, 'Z')
+}
+
+const (
+	lsb = 0x0101010101010101
+	msb = 0x8080808080808080
+)
+
+// plainJSON8 reports whether the 8 bytes of x (little endian) may all be
+// copied into a JSON string as they are: no control character, quote,
+// backslash or non-ASCII byte. The tests are the classic SWAR ones
+// ("has a byte less than n", "has a zero byte").
+func plainJSON8(x uint64) bool {
+	ctl := (x - lsb*0x20) &^ x
+	quote := x ^ (lsb * '"')
+	quote = (quote - lsb) &^ quote
+	bslash := x ^ (lsb * '\\')
+	bslash = (bslash - lsb) &^ bslash
+	return (ctl|quote|bslash|x)&msb == 0
+}
+
 // appendString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD.
+// characters escaped, invalid UTF-8 replaced by U+FFFD. Runs of plain ASCII
+// are skipped eight bytes at a time.
 func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		for i+8 <= len(s) {
+			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+			if !plainJSON8(x) {
+				break
+			}
+			i += 8
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if safeJSON[c] {
 			i++

@@ -125,23 +125,19 @@ func (t *Tracer) Handler(next http.Handler) http.Handler {
 		for _, e := range rejected {
 			t.rejected.WithLabelValues(e.Header, e.Reason).Inc()
 		}
-		// One allocation for everything kept per request.
+		// One allocation for everything kept per request, and one string
+		// for every id the response headers and the record carry.
 		x := &served{
 			state: state{sc: sc, allowed: t.allowed},
 			rw:    responseWriter{ResponseWriter: w, tracer: t, start: start},
 		}
-		var buf [96]byte
-		b := append(buf[:0], "Root="...)
-		b = sc.TraceID.appendRoot(b)
-		n := len(b)
-		b = Traceparent{TraceID: sc.TraceID, ParentID: sc.SpanID, Flags: sc.Flags}.AppendTo(b)
-		hv := string(b)
-		x.hdr = [2]string{hv[:n], hv[n:]}
+		x.ids = newServedIDs(sc)
 		h := w.Header()
-		h[HeaderAmzn] = x.hdr[0:1:1]
-		h[HeaderTraceresponse] = x.hdr[1:2:2]
+		h[HeaderAmzn] = x.ids.hdr[0:1:1]
+		h[HeaderTraceresponse] = x.ids.hdr[1:2:2]
 
-		r2 := r.WithContext(context.WithValue(r.Context(), ctxKey{}, &x.state))
+		x.ctx = traceContext{Context: r.Context(), st: &x.state}
+		r2 := r.WithContext(&x.ctx)
 		var body *bodyCounter
 		if r.Body != nil && r.Body != http.NoBody {
 			x.body = bodyCounter{rc: r.Body}
@@ -151,7 +147,7 @@ func (t *Tracer) Handler(next http.Handler) http.Handler {
 		defer func() {
 			// Runs on panics too (http.ErrAbortHandler), so that an aborted
 			// request still has its record.
-			t.finishServer(r2, &x.rw, body, &x.state, start, recover())
+			t.finishServer(r2, x, body, start, recover())
 		}()
 		next.ServeHTTP(&x.rw, r2)
 	})
@@ -160,13 +156,64 @@ func (t *Tracer) Handler(next http.Handler) http.Handler {
 // served is the per-request memory of Handler, allocated at once.
 type served struct {
 	state state
+	ctx   traceContext
 	rw    responseWriter
 	body  bodyCounter
-	hdr   [2]string
+	ids   servedIDs
 }
 
-func (t *Tracer) finishServer(r *http.Request, rw *responseWriter, body *bodyCounter, st *state, start time.Time, panicked any) {
+// servedIDs are the ids of one served request as text, all slices of one
+// string: the two response header values and the record's id fields.
+type servedIDs struct {
+	hdr                [2]string // X-Amzn-Trace-Id "Root=...", traceresponse
+	root, span, parent string
+	link               string
+}
+
+func newServedIDs(sc SpanContext) servedIDs {
+	var buf [192]byte
+	b := append(buf[:0], "Root="...)
+	b = sc.TraceID.appendRoot(b)
+	n1 := len(b)
+	b = Traceparent{TraceID: sc.TraceID, ParentID: sc.SpanID, Flags: sc.Flags}.AppendTo(b)
+	n2 := len(b)
+	if !sc.Parent.IsZero() {
+		b = appendHex(b, sc.Parent[:])
+	}
+	n3 := len(b)
+	if !sc.Link.IsZero() {
+		b = appendHex(b, sc.Link[:])
+	}
+	s := string(b)
+	// traceparent is "00-<32 hex trace id>-<16 hex span id>-<flags>".
+	return servedIDs{
+		hdr:    [2]string{s[:n1], s[n1:n2]},
+		root:   s[len("Root="):n1],
+		span:   s[n1+36 : n1+52],
+		parent: s[n2:n3],
+		link:   s[n3:],
+	}
+}
+
+// traceContext is the request context the handler sees: its parent plus
+// the request's state. It does what context.WithValue would, inside the
+// per-request allocation.
+type traceContext struct {
+	context.Context
+	st *state
+}
+
+// Value returns the request's state for owl's key and asks the parent otherwise.
+func (c *traceContext) Value(key any) any {
+	if _, ok := key.(ctxKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
+func (t *Tracer) finishServer(r *http.Request, x *served, body *bodyCounter, start time.Time, panicked any) {
 	end := t.now()
+	rw, st := &x.rw, &x.state
 	status := rw.status
 	if status == 0 {
 		status = http.StatusOK
@@ -179,10 +226,12 @@ func (t *Tracer) finishServer(r *http.Request, rw *responseWriter, body *bodyCou
 		Time:           start,
 		Kind:           KindServer,
 		Service:        t.service,
-		TraceRoot:      sc.TraceID.Root(),
-		Span:           sc.SpanID.String(),
+		TraceRoot:      x.ids.root,
+		Span:           x.ids.span,
+		Parent:         x.ids.parent,
 		Self:           sc.Self,
 		Caller:         sc.Caller,
+		Link:           x.ids.link,
 		Method:         r.Method,
 		Route:          r.Pattern,
 		Path:           r.URL.Path,
@@ -191,14 +240,8 @@ func (t *Tracer) finishServer(r *http.Request, rw *responseWriter, body *bodyCou
 		RespBytes:      rw.written,
 		ContentType:    rw.contentType,
 		Encoding:       rw.encoding,
-		AcceptEncoding: r.Header.Get("Accept-Encoding"),
+		AcceptEncoding: headerValue(r.Header, "Accept-Encoding"),
 		Attrs:          st.attrsCopy(),
-	}
-	if !sc.Parent.IsZero() {
-		rec.Parent = sc.Parent.String()
-	}
-	if !sc.Link.IsZero() {
-		rec.Link = sc.Link.String()
 	}
 	if !rw.firstByte.IsZero() {
 		rec.TTFBUS = rw.firstByte.Sub(start).Microseconds()
@@ -218,11 +261,11 @@ func (t *Tracer) finishServer(r *http.Request, rw *responseWriter, body *bodyCou
 		route = r.URL.Path
 	}
 	rec.Fingerprint = t.hash.Fingerprint(r.Method, route, r.URL.RawQuery, bodySum)
-	if ua := r.Header.Get("User-Agent"); ua != "" {
+	if ua := headerValue(r.Header, "User-Agent"); ua != "" {
 		rec.UAHash = t.hash.Sum(ua)
 	}
 	if t.userHeader != "" {
-		if u := r.Header.Get(t.userHeader); u != "" {
+		if u := headerValue(r.Header, t.userHeader); u != "" {
 			rec.UserHash = t.hash.Sum(u)
 		}
 	}
@@ -273,8 +316,8 @@ func (w *responseWriter) WriteHeader(code int) {
 		w.status = code
 		w.firstByte = w.tracer.now()
 		h := w.Header()
-		w.contentType = mediaType(h.Get("Content-Type"))
-		w.encoding = h.Get("Content-Encoding")
+		w.contentType = mediaType(headerValue(h, "Content-Type"))
+		w.encoding = headerValue(h, "Content-Encoding")
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
@@ -302,6 +345,15 @@ func (w *responseWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// headerValue is h.Get(key) for a key already in canonical form, without
+// canonicalising it again on every request.
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
 
 func mediaType(ct string) string {
 	for i := 0; i < len(ct); i++ {

@@ -162,19 +162,27 @@ func CriticalPath(t *Trace) map[string]bool {
 // Writer writes traces in owl's format, one JSON object per line.
 type Writer struct {
 	w   *bufio.Writer
-	enc *json.Encoder
+	buf []byte
 }
 
 // NewWriter returns a Writer on w; call Flush at the end.
 func NewWriter(w io.Writer) *Writer {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	return &Writer{w: bw, enc: enc}
+	return &Writer{w: bufio.NewWriterSize(w, 256<<10)}
 }
 
-// WriteTrace writes one trace line.
-func (w *Writer) WriteTrace(t *Trace) error { return w.enc.Encode(t) }
+// WriteTrace writes one trace line, the bytes encoding/json would write.
+func (w *Writer) WriteTrace(t *Trace) error {
+	b, err := appendTrace(w.buf[:0], t)
+	if err != nil {
+		return fmt.Errorf("write trace %s: %w", t.Root, err)
+	}
+	b = append(b, '\n')
+	if cap(b) <= 4<<20 { // do not keep a huge trace's buffer
+		w.buf = b
+	}
+	_, err = w.w.Write(b)
+	return err
+}
 
 // Flush writes out buffered lines.
 func (w *Writer) Flush() error { return w.w.Flush() }

@@ -19,16 +19,26 @@ type node struct {
 	parent string // the parent span id the record or header named
 }
 
+// nodeOverhead is what a buffered node costs besides its strings: the
+// allocation headers of its strings and maps (the node itself is counted
+// with the buffer's capacity).
+const nodeOverhead = 64
+
+// attrsSize estimates the memory of an attribute map.
+func attrsSize(m map[string]string) int64 {
+	var sz int64
+	for k, v := range m {
+		sz += 48 + int64(len(k)+len(v))
+	}
+	return sz
+}
+
+// size estimates the memory n holds besides the node itself.
 func (n *node) size() int64 {
 	s := &n.span
-	// The node itself is about 400 bytes (a Span and two strings); its
-	// strings come on top.
-	sz := 450 + len(s.SpanID) + len(s.Kind) + len(s.Service) + len(s.Caller) + len(s.Peer) + len(s.Method) + len(s.Route) +
+	sz := nodeOverhead + len(s.SpanID) + len(s.Kind) + len(s.Service) + len(s.Caller) + len(s.Peer) + len(s.Method) + len(s.Route) +
 		len(s.Path) + len(s.ContentType) + len(s.Encoding) + len(s.Fingerprint) + len(s.Error) + len(n.self) + len(n.parent)
-	for k, v := range s.Attrs {
-		sz += 32 + len(k) + len(v)
-	}
-	return int64(sz)
+	return int64(sz) + attrsSize(s.Attrs)
 }
 
 // The spill format: per node a uvarint length, then the fields, strings as
@@ -94,13 +104,14 @@ func (rr *runReader) next(n *node) error {
 	return decodeNode(b, n)
 }
 
+// decodeNode decodes one spilled node; its strings are slices of one
+// string made from b, one allocation per node.
 func decodeNode(b []byte, n *node) error {
-	d := decoder{b: b}
 	if len(b) < 16 {
 		return errCorrupt
 	}
 	copy(n.trace[:], b[:16])
-	d.b = b[16:]
+	d := decoder{s: string(b[16:])}
 	s := &n.span
 	*s = tracing.Span{}
 	for _, p := range [...]*string{&s.SpanID, &s.Kind, &s.Service, &s.Caller, &s.Peer, &s.Method, &s.Route, &s.Path, &s.ContentType, &s.Encoding, &s.Fingerprint, &s.Error, &n.self, &n.parent} {
@@ -112,7 +123,7 @@ func decodeNode(b []byte, n *node) error {
 	s.ReqBytes = d.int()
 	s.RespBytes = d.int()
 	if na := d.uint(); na > 0 && d.err == nil {
-		if na > uint64(len(d.b)) {
+		if na > uint64(len(d.s)) {
 			return errCorrupt
 		}
 		s.Attrs = make(map[string]string, na)
@@ -121,44 +132,51 @@ func decodeNode(b []byte, n *node) error {
 			s.Attrs[k] = d.str()
 		}
 	}
-	if d.err != nil || len(d.b) != 0 {
+	if d.err != nil || len(d.s) != 0 {
 		return errCorrupt
 	}
 	return nil
 }
 
+// decoder reads the spill format from a string.
 type decoder struct {
-	b   []byte
+	s   string
 	err error
 }
 
 func (d *decoder) uint() uint64 {
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
+	var v uint64
+	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
+		c := d.s[i]
+		if c < 0x80 {
+			if i == binary.MaxVarintLen64-1 && c > 1 {
+				break // overflow
+			}
+			d.s = d.s[i+1:]
+			return v | uint64(c)<<(7*i)
+		}
+		v |= uint64(c&0x7f) << (7 * i)
 	}
-	d.b = d.b[n:]
-	return v
+	d.err = errCorrupt
+	return 0
 }
 
 func (d *decoder) int() int64 {
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.err = errCorrupt
-		return 0
+	u := d.uint()
+	v := int64(u >> 1)
+	if u&1 != 0 {
+		v = ^v
 	}
-	d.b = d.b[n:]
 	return v
 }
 
 func (d *decoder) str() string {
 	l := d.uint()
-	if d.err != nil || l > uint64(len(d.b)) {
+	if d.err != nil || l > uint64(len(d.s)) {
 		d.err = errCorrupt
 		return ""
 	}
-	s := string(d.b[:l])
-	d.b = d.b[l:]
+	s := d.s[:l]
+	d.s = d.s[l:]
 	return s
 }

@@ -17,7 +17,6 @@ import (
 	"container/heap"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +24,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/owlstack/owl/internal/tracectx"
 	"github.com/owlstack/owl/internal/tracing"
@@ -84,6 +84,9 @@ func Stitch(ctx context.Context, albFiles, appFiles []string, sink Sink, opts Op
 		opts.MemBytes = 64 << 20
 	}
 	s := &stitcher{opts: opts, sum: &Summary{}}
+	// The buffer gets the room a budget's worth of typical nodes needs at
+	// once, instead of growing (and copying) as lines come.
+	s.buf = make([]node, 0, opts.MemBytes/(int64(unsafe.Sizeof(node{}))+typicalLine)/2)
 	defer s.cleanup()
 	for _, f := range albFiles {
 		if err := s.readFile(ctx, f, s.albLine); err != nil {
@@ -107,6 +110,7 @@ type stitcher struct {
 	opts  Options
 	sum   *Summary
 	buf   []node
+	order []int32
 	bytes int64
 	runs  []string
 	read  int64
@@ -168,7 +172,7 @@ func (s *stitcher) readFile(ctx context.Context, path string, parse func(file st
 					s.opts.Progress(s.read)
 				}
 			}
-			if s.bytes >= s.opts.MemBytes {
+			if s.full() {
 				if err := s.spill(); err != nil {
 					return err
 				}
@@ -187,10 +191,22 @@ func (s *stitcher) readFile(ctx context.Context, path string, parse func(file st
 	return nil
 }
 
-func (s *stitcher) add(n node) {
+// typicalLine is about the size of an owl access-log line.
+const typicalLine = 450
+
+func (s *stitcher) add(n node) { s.addSized(n.size(), n) }
+
+// addSized buffers n, which holds size bytes of strings and maps.
+func (s *stitcher) addSized(size int64, n node) {
 	s.sum.Parsed++
-	s.bytes += n.size()
+	s.bytes += size
 	s.buf = append(s.buf, n)
+}
+
+// full reports whether the buffer has reached the memory budget: the
+// strings it holds plus the slice itself, counted at its capacity.
+func (s *stitcher) full() bool {
+	return s.bytes+int64(cap(s.buf))*int64(unsafe.Sizeof(node{})) >= s.opts.MemBytes
 }
 
 func (s *stitcher) albLine(file string, line int64, b []byte) {
@@ -255,8 +271,10 @@ func statusClass(status int) string {
 
 func (s *stitcher) appLine(file string, line int64, b []byte) {
 	s.sum.AppLines++
-	var r tracectx.Record
-	if err := json.Unmarshal(b, &r); err != nil {
+	// One string per line: the record's strings are slices of it.
+	text := string(b)
+	r, err := tracectx.ParseRecord(text)
+	if err != nil {
 		s.sum.problem(file, line, fmt.Errorf("not an owl access log record: %w", err))
 		return
 	}
@@ -283,7 +301,7 @@ func (s *stitcher) appLine(file string, line int64, b []byte) {
 		s.sum.problem(file, line, fmt.Errorf("record needs service, time and a duration >= 0"))
 		return
 	}
-	s.add(node{
+	s.addSized(nodeOverhead+int64(len(text))+attrsSize(r.Attrs), node{
 		trace:  id,
 		self:   r.Self,
 		parent: r.Parent,
@@ -317,8 +335,16 @@ func compareNodes(a, b *node) int {
 	return strings.Compare(a.span.SpanID, b.span.SpanID)
 }
 
-func (s *stitcher) sortBuf() {
-	slices.SortFunc(s.buf, func(a, b node) int { return compareNodes(&a, &b) })
+// sortBuf returns the buffer's indexes in (trace, span) order: sorting
+// indexes moves 4 bytes where sorting nodes would move hundreds.
+func (s *stitcher) sortBuf() []int32 {
+	order := s.order[:0]
+	for i := range s.buf {
+		order = append(order, int32(i))
+	}
+	slices.SortFunc(order, func(a, b int32) int { return compareNodes(&s.buf[a], &s.buf[b]) })
+	s.order = order
+	return order
 }
 
 // spill sorts the buffer and writes it to a new run file.
@@ -326,7 +352,7 @@ func (s *stitcher) spill() error {
 	if len(s.buf) == 0 {
 		return nil
 	}
-	s.sortBuf()
+	order := s.sortBuf()
 	f, err := os.CreateTemp(s.opts.TempDir, "owl-stitch-*.run")
 	if err != nil {
 		return fmt.Errorf("spill: %w", err)
@@ -334,7 +360,7 @@ func (s *stitcher) spill() error {
 	s.runs = append(s.runs, f.Name())
 	w := bufio.NewWriterSize(f, 1<<20)
 	var b []byte
-	for i := range s.buf {
+	for _, i := range order {
 		b = appendNode(b[:0], &s.buf[i])
 		if _, err := w.Write(b); err != nil {
 			f.Close()
@@ -362,14 +388,15 @@ type source interface {
 
 type sliceSource struct {
 	nodes []node
+	order []int32
 	i     int
 }
 
 func (ss *sliceSource) next(n *node) error {
-	if ss.i == len(ss.nodes) {
+	if ss.i == len(ss.order) {
 		return io.EOF
 	}
-	*n = ss.nodes[ss.i]
+	*n = ss.nodes[ss.order[ss.i]]
 	ss.i++
 	return nil
 }
@@ -378,8 +405,7 @@ func (ss *sliceSource) next(n *node) error {
 func (s *stitcher) emit(ctx context.Context, sink Sink) error {
 	var src source
 	if len(s.runs) == 0 {
-		s.sortBuf()
-		src = &sliceSource{nodes: s.buf}
+		src = &sliceSource{nodes: s.buf, order: s.sortBuf()}
 	} else {
 		if err := s.spill(); err != nil {
 			return err
