@@ -116,6 +116,16 @@ func TestUpServesAndStopsOnInterrupt(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		// Components may take a moment to get ready (the trace UI reads the
+		// access logs once first); readiness must come, not be instant.
+		for deadline := time.Now().Add(20 * time.Second); path == "readyz" && resp.StatusCode != 200 && time.Now().Before(deadline); {
+			time.Sleep(200 * time.Millisecond)
+			if resp, err = http.Get(url + path); err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+		}
 		if resp.StatusCode != 200 {
 			t.Errorf("GET /%s = %d: %s", path, resp.StatusCode, body)
 		}

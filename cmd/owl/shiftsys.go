@@ -23,6 +23,7 @@ import (
 	"github.com/owlstack/owl/internal/shift"
 	"github.com/owlstack/owl/internal/shift/analysis"
 	"github.com/owlstack/owl/internal/shift/analysis/source"
+	"github.com/owlstack/owl/internal/shift/awspace"
 	"github.com/owlstack/owl/internal/shift/shiftapi"
 	"github.com/owlstack/owl/internal/shift/shiftproxy"
 	"github.com/owlstack/owl/internal/shift/shiftstore"
@@ -37,10 +38,22 @@ type shiftSettings struct {
 	LeaseTTL time.Duration `yaml:"lease_ttl" help:"how long a controller's lease on a shift lasts without renewal"`
 	// ProxyToken is sent to remote shift proxies named by specs.
 	ProxyToken string `yaml:"proxy_token" secret:"true" help:"admin token of the remote shift proxies that specs name (data_plane.proxy.url)"`
+	// The AWS rates are shared by every shift of the process on one account.
+	Route53Rate float64 `yaml:"aws_route53_rate" help:"Route 53 API calls per second per AWS account, retries included, over all shifts of this controller"`
+	ELBRate     float64 `yaml:"aws_elb_rate" help:"Elastic Load Balancing API calls per second per AWS account and region, retries included, over all shifts of this controller"`
 }
 
 func defaultShiftSettings() shiftSettings {
-	return shiftSettings{Tick: 2 * time.Second, LeaseTTL: 30 * time.Second}
+	return shiftSettings{Tick: 2 * time.Second, LeaseTTL: 30 * time.Second,
+		Route53Rate: awspace.DefaultRates[awspace.APIRoute53].PerSecond, ELBRate: awspace.DefaultRates[awspace.APIELBv2].PerSecond}
+}
+
+// validate reports settings no controller can run with.
+func (s shiftSettings) validate() error {
+	if !(s.Route53Rate > 0) || !(s.ELBRate > 0) {
+		return fmt.Errorf("shift: --shift-aws-route53-rate (%v) and --shift-aws-elb-rate (%v) must be positive: AWS calls would never go", s.Route53Rate, s.ELBRate)
+	}
+	return nil
 }
 
 // shiftControllerConfig configures target shift-controller.
@@ -73,13 +86,15 @@ func shiftControllerTarget() target {
 
 // shiftWiring builds the data planes and metrics sources of specs. In owl
 // up the demo proxy runs in the same process; elsewhere specs name remote
-// proxies and Prometheus servers.
+// proxies, cloud data planes and Prometheus servers.
 type shiftWiring struct {
 	ctx   context.Context // the process's: proxy-metrics scrapers run in it
 	proxy *shiftproxy.Proxy
 	reg   prometheus.Gatherer // the in-process proxy's registry
 	// proxyToken is the admin token of remote proxies.
 	proxyToken string
+	// cloud builds ALB, Route 53 and Gateway API data planes.
+	cloud *cloudPlanes
 }
 
 func (w *shiftWiring) plane(spec *shift.Spec) (shift.DataPlane, error) {
@@ -95,8 +110,10 @@ func (w *shiftWiring) plane(spec *shift.Spec) (shift.DataPlane, error) {
 			return nil, fmt.Errorf("the proxy in this process shifts %s → %s, not %s → %s", w.proxy.Label(shift.From), w.proxy.Label(shift.To), spec.From.Name, spec.To.Name)
 		}
 		return w.proxy, nil
+	case shift.PlaneALB, shift.PlaneRoute53, shift.PlaneGateway:
+		return w.cloud.plane(spec)
 	}
-	return nil, fmt.Errorf("data plane %s is not wired into the shift controller yet (proxy only)", spec.DataPlane.Kind)
+	return nil, fmt.Errorf("data plane kind %q unknown", spec.DataPlane.Kind)
 }
 
 func (w *shiftWiring) source(spec *shift.Spec) (analysis.Source, error) {
@@ -137,6 +154,9 @@ func startShiftController(ctx context.Context, p *process, cfg *shiftControllerC
 	if cfg.Shift.Token == "" {
 		return errors.New("shift-controller: --shift-token (or OWL_SHIFT_TOKEN) is required: the API changes live traffic")
 	}
+	if err := cfg.Shift.validate(); err != nil {
+		return fmt.Errorf("shift-controller: %w", err)
+	}
 	store, err := shiftstore.Open(ctx, cfg.Shift.Database, cfg.Data)
 	if err != nil {
 		return err
@@ -147,7 +167,8 @@ func startShiftController(ctx context.Context, p *process, cfg *shiftControllerC
 		return err
 	}
 	opts := httpOptions(cfg.HTTP)
-	ctl := newShiftController(p, store, &shiftWiring{ctx: ctx, proxyToken: cfg.Shift.ProxyToken}, cfg.Shift)
+	w := &shiftWiring{ctx: ctx, proxyToken: cfg.Shift.ProxyToken, cloud: newCloudPlanes(ctx, cfg.Shift.Route53Rate, cfg.Shift.ELBRate)}
+	ctl := newShiftController(p, store, w, cfg.Shift)
 	(&shiftapi.Server{Store: store, Token: cfg.Shift.Token, Log: p.log.With("component", "shift-api")}).Routes(p.mux)
 	httpserver.HandleOps(p.mux, p.health, p.reg)
 	p.health.Add("shift-store", store.Ping)
@@ -246,8 +267,10 @@ func startShiftDemo(ctx context.Context, p *process, data string, cache *coursec
 			return fmt.Errorf("shift demo: %w", err)
 		}
 	}
-	w := &shiftWiring{ctx: ctx, proxy: proxy, reg: p.reg}
-	ctl := newShiftController(p, store, w, shiftSettings{Tick: time.Second, LeaseTTL: 15 * time.Second})
+	s := defaultShiftSettings()
+	s.Tick, s.LeaseTTL = time.Second, 15*time.Second
+	w := &shiftWiring{ctx: ctx, proxy: proxy, reg: p.reg, cloud: newCloudPlanes(ctx, s.Route53Rate, s.ELBRate)}
+	ctl := newShiftController(p, store, w, s)
 	(&shiftapi.Server{Store: store, Token: token, PublicPage: true, Log: p.log.With("component", "shift-api")}).Routes(p.mux)
 	p.health.Add("shift-store", store.Ping)
 	p.add(runner.Component{Name: "shift-controller", Run: func(ctx context.Context) error {

@@ -8,6 +8,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,29 +87,61 @@ type DataPlaneSpec struct {
 		URL string `yaml:"url" json:"url,omitempty"`
 	} `yaml:"proxy" json:"proxy"`
 	// ALB names the listener rule whose forward action carries the weights
-	// (the sides' addresses are target group ARNs); Endpoint overrides the
-	// AWS endpoint (tests, LocalStack).
-	ALB struct {
-		Region          string `yaml:"region" json:"region,omitempty"`
-		ListenerRuleARN string `yaml:"listener_rule_arn" json:"listener_rule_arn,omitempty"`
-		Endpoint        string `yaml:"endpoint" json:"endpoint,omitempty"`
-	} `yaml:"alb" json:"alb"`
+	// (the sides' addresses are target group ARNs).
+	ALB ALBSpec `yaml:"alb" json:"alb"`
 	// Route53 names the weighted records (the sides' addresses are their
 	// set identifiers).
-	Route53 struct {
-		HostedZoneID string `yaml:"hosted_zone_id" json:"hosted_zone_id,omitempty"`
-		RecordName   string `yaml:"record_name" json:"record_name,omitempty"`
-		RecordType   string `yaml:"record_type" json:"record_type,omitempty"`
-		Endpoint     string `yaml:"endpoint" json:"endpoint,omitempty"`
-	} `yaml:"route53" json:"route53"`
-	// Gateway names the HTTPRoute and rule whose backendRefs carry the
-	// weights (the sides' addresses are backend Service names).
-	Gateway struct {
-		Kubeconfig string `yaml:"kubeconfig" json:"kubeconfig,omitempty"`
-		Namespace  string `yaml:"namespace" json:"namespace,omitempty"`
-		Route      string `yaml:"route" json:"route,omitempty"`
-		Rule       int    `yaml:"rule" json:"rule,omitempty"`
-	} `yaml:"gateway" json:"gateway"`
+	Route53 Route53Spec `yaml:"route53" json:"route53"`
+	// Gateway names the HTTPRoute whose backendRefs carry the weights (the
+	// sides' addresses are backend Service names).
+	Gateway GatewaySpec `yaml:"gateway" json:"gateway"`
+}
+
+// ALBSpec locates an ALB listener rule. AWS calls are paced per API and
+// account: the account is Account, else the rule ARN's.
+type ALBSpec struct {
+	// Region is the rule's region; empty means the rule ARN's.
+	Region          string `yaml:"region" json:"region,omitempty"`
+	ListenerRuleARN string `yaml:"listener_rule_arn" json:"listener_rule_arn,omitempty"`
+	// Account overrides the account the pacing bucket is shared by.
+	Account string `yaml:"account" json:"account,omitempty"`
+	// Endpoint overrides the AWS endpoint (tests, LocalStack).
+	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
+}
+
+// Route53Spec locates two weighted records and says how to learn the
+// capacity behind them, which DNS does not know.
+type Route53Spec struct {
+	HostedZoneID string `yaml:"hosted_zone_id" json:"hosted_zone_id,omitempty"`
+	RecordName   string `yaml:"record_name" json:"record_name,omitempty"`
+	// RecordType is the records' type (default A).
+	RecordType string `yaml:"record_type" json:"record_type,omitempty"`
+	// Account names the AWS account whose Route 53 rate the shift shares
+	// with others; empty means one bucket per endpoint.
+	Account string `yaml:"account" json:"account,omitempty"`
+	// Endpoint overrides the AWS endpoint (tests, LocalStack).
+	Endpoint string `yaml:"endpoint" json:"endpoint,omitempty"`
+	// PollInterval is the time between two checks of a change's INSYNC
+	// status (default 5s).
+	PollInterval time.Duration `yaml:"poll_interval" json:"poll_interval,omitempty"`
+	// Health names each side's health URL: a 2xx answer means the side
+	// behind its record is ready to take weight.
+	Health struct {
+		From string `yaml:"from" json:"from,omitempty"`
+		To   string `yaml:"to" json:"to,omitempty"`
+	} `yaml:"health" json:"health"`
+}
+
+// GatewaySpec locates a Gateway API HTTPRoute.
+type GatewaySpec struct {
+	// Kubeconfig is the kubeconfig file; empty means the in-cluster
+	// configuration (service account).
+	Kubeconfig string `yaml:"kubeconfig" json:"kubeconfig,omitempty"`
+	Namespace  string `yaml:"namespace" json:"namespace,omitempty"`
+	Route      string `yaml:"route" json:"route,omitempty"`
+	// Rule, when set, is the index of the one rule to weight; nil weights
+	// every rule that references both sides.
+	Rule *int `yaml:"rule" json:"rule,omitempty"`
 }
 
 // Metrics source kinds.
@@ -345,25 +378,11 @@ func (s *Spec) validate(file string, root *yaml.Node) []error {
 			bad("data_plane.proxy.url", "%q: want an http:// or https:// URL, or nothing for the proxy in this process", u)
 		}
 	case PlaneALB:
-		if !strings.HasPrefix(s.DataPlane.ALB.ListenerRuleARN, "arn:") {
-			bad("data_plane.alb.listener_rule_arn", "%q: want the ARN of the listener rule (arn:aws:elasticloadbalancing:...)", s.DataPlane.ALB.ListenerRuleARN)
-		}
+		s.validateALB(bad)
 	case PlaneRoute53:
-		r := s.DataPlane.Route53
-		if r.HostedZoneID == "" {
-			bad("data_plane.route53.hosted_zone_id", "missing: the hosted zone of the weighted records")
-		}
-		if r.RecordName == "" {
-			bad("data_plane.route53.record_name", "missing: the name of the weighted records")
-		}
+		s.validateRoute53(bad)
 	case PlaneGateway:
-		g := s.DataPlane.Gateway
-		if g.Namespace == "" || g.Route == "" {
-			bad("data_plane.gateway", "want namespace and route (the HTTPRoute whose backendRefs carry the weights)")
-		}
-		if g.Rule < 0 {
-			bad("data_plane.gateway.rule", "%d: want a rule index >= 0", g.Rule)
-		}
+		s.validateGateway(bad)
 	default:
 		bad("data_plane.kind", "%q: want proxy, alb, route53 or gateway", s.DataPlane.Kind)
 	}
@@ -467,6 +486,144 @@ func (s *Spec) validate(file string, root *yaml.Node) []error {
 		}
 	}
 	return errs
+}
+
+// arnParts splits an ARN into partition, service, region, account and
+// resource; ok is false when it has fewer than six ':'-separated parts.
+func arnParts(arn string) (partition, service, region, account, resource string, ok bool) {
+	p := strings.SplitN(arn, ":", 6)
+	if len(p) != 6 || p[0] != "arn" || p[1] == "" || p[2] == "" {
+		return "", "", "", "", "", false
+	}
+	return p[1], p[2], p[3], p[4], p[5], true
+}
+
+var (
+	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	zonePattern    = regexp.MustCompile(`^(/hostedzone/)?[A-Z0-9]{1,32}$`)
+	// dns1035 is a Kubernetes Service name.
+	dns1035 = regexp.MustCompile(`^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	// dns1123 is a Kubernetes namespace or object name.
+	dns1123 = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$`)
+)
+
+// Route53RecordTypes are the record types Route 53 can weight.
+var Route53RecordTypes = []string{"A", "AAAA", "CAA", "CNAME", "DS", "MX", "NAPTR", "PTR", "SPF", "SRV", "TXT", "HTTPS", "SVCB", "TLSA", "SSHFP"}
+
+// ALBAccountRegion returns the account and region of the spec's ALB
+// rule: Account and Region when set, else the rule ARN's.
+func (d *DataPlaneSpec) ALBAccountRegion() (account, region string) {
+	_, _, region, account, _, _ = arnParts(d.ALB.ListenerRuleARN)
+	if d.ALB.Account != "" {
+		account = d.ALB.Account
+	}
+	if d.ALB.Region != "" {
+		region = d.ALB.Region
+	}
+	return account, region
+}
+
+func (s *Spec) validateALB(bad func(path, format string, args ...any)) {
+	a := s.DataPlane.ALB
+	_, svc, region, account, res, ok := arnParts(a.ListenerRuleARN)
+	switch {
+	case !ok || svc != "elasticloadbalancing" || !strings.HasPrefix(res, "listener-rule/"):
+		bad("data_plane.alb.listener_rule_arn", "%q: want the ARN of the listener rule (arn:aws:elasticloadbalancing:REGION:ACCOUNT:listener-rule/app/...)", a.ListenerRuleARN)
+	case !regionPattern.MatchString(region) || !accountPattern.MatchString(account):
+		bad("data_plane.alb.listener_rule_arn", "%q: want a region (e.g. eu-west-1) and a 12-digit account in the ARN", a.ListenerRuleARN)
+	case a.Region != "" && a.Region != region:
+		bad("data_plane.alb.region", "%q: the listener rule is in %s", a.Region, region)
+	}
+	if a.Region != "" && !regionPattern.MatchString(a.Region) {
+		bad("data_plane.alb.region", "%q: want an AWS region such as eu-west-1", a.Region)
+	}
+	if a.Account != "" && !accountPattern.MatchString(a.Account) {
+		bad("data_plane.alb.account", "%q: want a 12-digit AWS account id", a.Account)
+	}
+	if a.Endpoint != "" && !httpURL(a.Endpoint) {
+		bad("data_plane.alb.endpoint", "%q: want an http:// or https:// URL, or nothing for AWS", a.Endpoint)
+	}
+	for _, side := range []struct {
+		key, addr string
+	}{{"from", s.From.Address}, {"to", s.To.Address}} {
+		if side.addr == "" {
+			continue // reported as missing
+		}
+		if _, svc, _, _, res, ok := arnParts(side.addr); !ok || svc != "elasticloadbalancing" || !strings.HasPrefix(res, "targetgroup/") {
+			bad(side.key+".address", "%q: want a target group ARN (arn:aws:elasticloadbalancing:...:targetgroup/...)", side.addr)
+		}
+	}
+	if s.From.Address != "" && s.From.Address == s.To.Address {
+		bad("to.address", "%q is also the from side's target group", s.To.Address)
+	}
+}
+
+func (s *Spec) validateRoute53(bad func(path, format string, args ...any)) {
+	r := &s.DataPlane.Route53
+	if r.HostedZoneID == "" {
+		bad("data_plane.route53.hosted_zone_id", "missing: the hosted zone of the weighted records")
+	} else if !zonePattern.MatchString(r.HostedZoneID) {
+		bad("data_plane.route53.hosted_zone_id", "%q: want a hosted zone id such as Z0123456789ABCDEFGHIJ", r.HostedZoneID)
+	}
+	if r.RecordName == "" {
+		bad("data_plane.route53.record_name", "missing: the name of the weighted records")
+	} else if len(r.RecordName) > 255 || strings.ContainsAny(r.RecordName, " \t/") {
+		bad("data_plane.route53.record_name", "%q: want a DNS name such as api.example.com", r.RecordName)
+	}
+	if r.RecordType == "" {
+		r.RecordType = "A"
+	} else if !slices.Contains(Route53RecordTypes, r.RecordType) {
+		bad("data_plane.route53.record_type", "%q: want one of %s", r.RecordType, strings.Join(Route53RecordTypes, ", "))
+	}
+	if r.Account != "" && !accountPattern.MatchString(r.Account) {
+		bad("data_plane.route53.account", "%q: want a 12-digit AWS account id", r.Account)
+	}
+	if r.Endpoint != "" && !httpURL(r.Endpoint) {
+		bad("data_plane.route53.endpoint", "%q: want an http:// or https:// URL, or nothing for AWS", r.Endpoint)
+	}
+	if r.PollInterval == 0 {
+		r.PollInterval = 5 * time.Second
+	} else if r.PollInterval < 10*time.Millisecond || r.PollInterval > time.Minute {
+		bad("data_plane.route53.poll_interval", "%v: want a duration from 10ms to 1m", r.PollInterval)
+	}
+	for _, h := range []struct{ key, url string }{{"from", r.Health.From}, {"to", r.Health.To}} {
+		if !httpURL(h.url) {
+			bad("data_plane.route53.health."+h.key, "%q: want the http:// or https:// health URL of the %s side (DNS knows nothing of its capacity)", h.url, h.key)
+		}
+	}
+	for _, side := range []struct{ key, addr string }{{"from", s.From.Address}, {"to", s.To.Address}} {
+		if len(side.addr) > 128 {
+			bad(side.key+".address", "%q: a set identifier has at most 128 characters", side.addr)
+		}
+	}
+	if s.From.Address != "" && s.From.Address == s.To.Address {
+		bad("to.address", "%q is also the from side's set identifier", s.To.Address)
+	}
+}
+
+func (s *Spec) validateGateway(bad func(path, format string, args ...any)) {
+	g := s.DataPlane.Gateway
+	if g.Namespace == "" || g.Route == "" {
+		bad("data_plane.gateway", "want namespace and route (the HTTPRoute whose backendRefs carry the weights)")
+	}
+	if g.Namespace != "" && !dns1035.MatchString(g.Namespace) {
+		bad("data_plane.gateway.namespace", "%q: want a Kubernetes namespace name (lower-case letters, digits, '-')", g.Namespace)
+	}
+	if g.Route != "" && !dns1123.MatchString(g.Route) {
+		bad("data_plane.gateway.route", "%q: want a Kubernetes object name (lower-case letters, digits, '-', '.')", g.Route)
+	}
+	if g.Rule != nil && *g.Rule < 0 {
+		bad("data_plane.gateway.rule", "%d: want a rule index >= 0", *g.Rule)
+	}
+	for _, side := range []struct{ key, addr string }{{"from", s.From.Address}, {"to", s.To.Address}} {
+		if side.addr != "" && !dns1035.MatchString(side.addr) {
+			bad(side.key+".address", "%q: want the name of a Service in namespace %s", side.addr, g.Namespace)
+		}
+	}
+	if s.From.Address != "" && s.From.Address == s.To.Address {
+		bad("to.address", "%q is also the from side's Service", s.To.Address)
+	}
 }
 
 func httpURL(s string) bool {

@@ -37,6 +37,9 @@ type Options struct {
 	// FromService and ToService are the backendRef names (Services) of the
 	// two sides; every rule that references both is weighted.
 	FromService, ToService string
+	// Rule, when set, limits the weighting to the rule of that index,
+	// which must reference both sides.
+	Rule *int
 }
 
 // Route is the data plane of one shift on one HTTPRoute; it implements
@@ -56,6 +59,8 @@ func New(routes gatewayclient.HTTPRoutesGetter, slices discoveryclient.EndpointS
 		return nil, errors.New("gateway data plane: namespace and route name are required")
 	case opts.FromService == "" || opts.ToService == "" || opts.FromService == opts.ToService:
 		return nil, fmt.Errorf("gateway data plane %s/%s: want two different backend services, got %q and %q", opts.Namespace, opts.Route, opts.FromService, opts.ToService)
+	case opts.Rule != nil && *opts.Rule < 0:
+		return nil, fmt.Errorf("gateway data plane %s/%s: rule index %d: want >= 0", opts.Namespace, opts.Route, *opts.Rule)
 	}
 	return &Route{routes: routes, slices: slices, opts: opts}, nil
 }
@@ -80,6 +85,9 @@ func (r *Route) isService(ref gatewayv1.HTTPBackendRef, name string) bool {
 func (r *Route) ourRules(rt *gatewayv1.HTTPRoute) []int {
 	var out []int
 	for i, rule := range rt.Spec.Rules {
+		if r.opts.Rule != nil && *r.opts.Rule != i {
+			continue
+		}
 		var from, to bool
 		for _, ref := range rule.BackendRefs {
 			from = from || r.isService(ref, r.opts.FromService)
@@ -90,6 +98,14 @@ func (r *Route) ourRules(rt *gatewayv1.HTTPRoute) []int {
 		}
 	}
 	return out
+}
+
+// noRule says that no rule to weight was found.
+func (r *Route) noRule() string {
+	if r.opts.Rule != nil {
+		return fmt.Sprintf("rule %d does not exist or does not reference both backends %s and %s", *r.opts.Rule, r.opts.FromService, r.opts.ToService)
+	}
+	return fmt.Sprintf("no rule references both backends %s and %s", r.opts.FromService, r.opts.ToService)
 }
 
 func (r *Route) name() string { return r.opts.Namespace + "/" + r.opts.Route }
@@ -129,7 +145,7 @@ func (r *Route) SetWeights(ctx context.Context, split shift.Split, fence uint64)
 		}
 		rules := r.ourRules(rt)
 		if len(rules) == 0 {
-			return fmt.Errorf("no rule references both backends %s and %s", r.opts.FromService, r.opts.ToService)
+			return errors.New(r.noRule())
 		}
 		from, to := int32(split.FromBP()), int32(split.ToBP)
 		changed := fence != stored
@@ -177,7 +193,7 @@ func (r *Route) ReadWeights(ctx context.Context) (shift.Split, error) {
 	}
 	rules := r.ourRules(rt)
 	if len(rules) == 0 {
-		return shift.Split{}, fmt.Errorf("gateway read weights of %s: no rule references both backends %s and %s", r.name(), r.opts.FromService, r.opts.ToService)
+		return shift.Split{}, fmt.Errorf("gateway read weights of %s: %s", r.name(), r.noRule())
 	}
 	var out shift.Split
 	for n, i := range rules {

@@ -299,3 +299,37 @@ func TestSchemaCatchesBadWeights(t *testing.T) {
 		t.Fatal("a weight of 2,000,000 passed the CRD schema: the check checks nothing")
 	}
 }
+
+func TestRuleOptionWeightsOneRule(t *testing.T) {
+	rt := route("")
+	gw := gatewayfake.NewSimpleClientset(rt)
+	ctx := context.Background()
+	one := 1
+	r, err := New(gw.GatewayV1(), nil, Options{Namespace: "shop", Route: "orders", FromService: "orders-ecs", ToService: "orders-eks", Rule: &one})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rule 1 alone has default weights 1:1; rule 0's 0% does not count.
+	if got, err := r.ReadWeights(ctx); err != nil || got.ToBP != 5000 {
+		t.Fatalf("rule 1 reads %v, %v; want 50%%", got, err)
+	}
+	if err := r.SetWeights(ctx, shift.Split{ToBP: 2500}, 1); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := gw.GatewayV1().HTTPRoutes("shop").Get(ctx, "orders", metav1.GetOptions{})
+	if w := got.Spec.Rules[0].BackendRefs[1].Weight; *w != 0 {
+		t.Fatalf("rule 0 was weighted too: to weight %d", *w)
+	}
+	if w := got.Spec.Rules[1].BackendRefs[0].Weight; w == nil || *w != 2500 {
+		t.Fatalf("rule 1's to weight is %v, want 2500", w)
+	}
+	two := 2
+	r2, _ := New(gw.GatewayV1(), nil, Options{Namespace: "shop", Route: "orders", FromService: "orders-ecs", ToService: "orders-eks", Rule: &two})
+	if _, err := r2.ReadWeights(ctx); err == nil || !strings.Contains(err.Error(), "rule 2 does not exist or does not reference both") {
+		t.Fatalf("rule 2 (another service's): %v", err)
+	}
+	neg := -1
+	if _, err := New(gw.GatewayV1(), nil, Options{Namespace: "shop", Route: "orders", FromService: "a", ToService: "b", Rule: &neg}); err == nil {
+		t.Fatal("a negative rule index was accepted")
+	}
+}

@@ -475,24 +475,35 @@ func outHeader(r *http.Request) http.Header {
 		}
 		h[k] = vv
 	}
+	// One backing array for the values added here: one allocation.
+	xf := make([]string, 0, 2)
 	if ip, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		if prior := r.Header["X-Forwarded-For"]; len(prior) > 0 {
 			ip = strings.Join(prior, ", ") + ", " + ip
 		}
-		h["X-Forwarded-For"] = []string{ip}
+		xf = append(xf, ip)
+		h["X-Forwarded-For"] = xf[0:1:1]
 	}
 	if _, ok := r.Header["X-Forwarded-Host"]; !ok && r.Host != "" {
-		h["X-Forwarded-Host"] = []string{r.Host}
+		xf = append(xf, r.Host)
+		h["X-Forwarded-Host"] = xf[len(xf)-1 : len(xf) : len(xf)]
 	}
 	if _, ok := r.Header["X-Forwarded-Proto"]; !ok {
 		if r.TLS != nil {
-			h["X-Forwarded-Proto"] = []string{"https"}
+			h["X-Forwarded-Proto"] = protoHTTPS
 		} else {
-			h["X-Forwarded-Proto"] = []string{"http"}
+			h["X-Forwarded-Proto"] = protoHTTP
 		}
 	}
 	return h
 }
+
+// protoHTTP and protoHTTPS are shared, never modified: headers of
+// forwarded requests are only read.
+var (
+	protoHTTP  = []string{"http"}
+	protoHTTPS = []string{"https"}
+)
 
 // SetWeights sends split.ToBP of the users to the To side from the next
 // request on. A fence below the highest one seen is refused with

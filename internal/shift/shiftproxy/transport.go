@@ -17,7 +17,9 @@ import (
 // its response read by the calling goroutine. net/http's Transport hands
 // every request to two goroutines per connection (a writer and a reader)
 // and back; on a busy proxy those hand-offs cost more than the proxying.
-// Requests it does not handle (https, protocol upgrades) go to Fallback.
+// Requests are written and responses read by hand (wire.go), with a few
+// allocations instead of net/http's dozen. Requests it does not handle
+// (https, protocol upgrades) go to Fallback.
 type Transport struct {
 	// Dialer opens upstream connections.
 	Dialer net.Dialer
@@ -59,6 +61,7 @@ type upConn struct {
 	c      net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
+	rr     respReader
 	cr     countReader
 	idleAt time.Time
 }
@@ -133,6 +136,7 @@ func (t *Transport) get(ctx context.Context, key string) (*upConn, bool, error) 
 	pc.cr.r = c
 	pc.br = bufio.NewReaderSize(&pc.cr, 32<<10)
 	pc.bw = bufio.NewWriterSize(c, 16<<10)
+	pc.rr.br = pc.br
 	return pc, false, nil
 }
 
@@ -174,7 +178,11 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 	// A cancelled request interrupts the connection's I/O; the connection
 	// is then closed, never reused.
 	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
-	if err := req.Write(pc.bw); err != nil {
+	write := writeRequest
+	if !canWriteFast(req) {
+		write = func(bw *bufio.Writer, req *http.Request) error { return req.Write(bw) }
+	}
+	if err := write(pc.bw, req); err != nil {
 		stop()
 		return nil, fmt.Errorf("write request to %s: %w", pc.key, ctxErr(ctx, err))
 	}
@@ -185,7 +193,7 @@ func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 	var resp *http.Response
 	for {
 		var err error
-		resp, err = http.ReadResponse(pc.br, req)
+		resp, err = pc.rr.read(req)
 		if err != nil {
 			stop()
 			return nil, fmt.Errorf("read response from %s: %w", pc.key, ctxErr(ctx, err))
