@@ -19,21 +19,22 @@ import (
 // apiFrontConfig configures target api-front: the learner-facing API that
 // owns user state and calls the session generator with it injected.
 type apiFrontConfig struct {
-	Addr      string        `yaml:"addr" help:"listen address of the API front, health and metrics"`
-	AdminAddr string        `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
-	Sessions  string        `yaml:"sessions" help:"base URL of the session generator (owl serve --target=session)"`
-	Database  string        `yaml:"database" help:"user-state database: postgres://... or sqlite://PATH; empty: the SQLite file users/users.db under --data"`
-	Data      string        `yaml:"data" help:"folder for embedded state: the SQLite file, access logs and the trace hash key"`
-	Timeout   time.Duration `yaml:"timeout" help:"timeout of each call to the session generator"`
-	Log       config.Log    `yaml:"log"`
-	HTTP      config.HTTP   `yaml:"http"`
+	Addr      string          `yaml:"addr" help:"listen address of the API front, health and metrics"`
+	AdminAddr string          `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
+	Sessions  string          `yaml:"sessions" help:"base URL of the session generator (owl serve --target=session)"`
+	Database  string          `yaml:"database" help:"user-state database: postgres://... or sqlite://PATH; empty: the SQLite file users/users.db under --data"`
+	Data      string          `yaml:"data" help:"folder for embedded state: the SQLite file, access logs and the trace hash key"`
+	Timeout   time.Duration   `yaml:"timeout" help:"timeout of each call to the session generator"`
+	Trace     tracectx.Config `yaml:"trace"`
+	Log       config.Log      `yaml:"log"`
+	HTTP      config.HTTP     `yaml:"http"`
 }
 
 func defaultAPIFrontConfig() *apiFrontConfig {
 	all := defaultAllConfig()
 	return &apiFrontConfig{
 		Addr: "127.0.0.1:8082", AdminAddr: "127.0.0.1:6062", Sessions: "http://127.0.0.1:8081",
-		Data: all.Data, Timeout: 2 * time.Second, Log: all.Log, HTTP: all.HTTP,
+		Data: all.Data, Timeout: 2 * time.Second, Trace: tracectx.DefaultConfig("api-front"), Log: all.Log, HTTP: all.HTTP,
 	}
 }
 
@@ -109,9 +110,9 @@ func startAPIFrontTarget(ctx context.Context, p *process, cfg *apiFrontConfig) e
 		return fmt.Errorf("api-front: --sessions is required")
 	}
 	opts := httpOptions(cfg.HTTP)
-	tracer, err := startTracing(p, cfg.Data)
+	tracer, err := startTracer(ctx, p, cfg.Trace, cfg.Data)
 	if err != nil {
-		return err
+		return fmt.Errorf("api-front: %w", err)
 	}
 	opts.Trace = tracer
 	front, store, err := newAPIFront(ctx, p, cfg.Database, cfg.Data, cfg.Sessions, cfg.Timeout, tracer)

@@ -18,6 +18,7 @@ import (
 	"github.com/owlstack/owl/internal/memory"
 	"github.com/owlstack/owl/internal/runner"
 	"github.com/owlstack/owl/internal/session"
+	"github.com/owlstack/owl/internal/tracectx"
 )
 
 func newSessionService(p *process, courses session.Courses, maxBytes int64) *session.Service {
@@ -102,22 +103,24 @@ func serveDemoSession(w http.ResponseWriter, r *http.Request, svc *session.Servi
 // sessionConfig configures target session: the session API on courses
 // loaded from a course store.
 type sessionConfig struct {
-	Addr      string        `yaml:"addr" help:"listen address of the session API, health and metrics"`
-	AdminAddr string        `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
-	Store     string        `yaml:"store" help:"course store URL: a folder, file:///path or s3://bucket?region=..."`
-	Courses   []string      `yaml:"courses" help:"ids of the courses to serve; empty serves every course in the store"`
-	Data      string        `yaml:"data" help:"folder for the last-known-good course copies (<data>/courses/cache)"`
-	Refresh   time.Duration `yaml:"refresh" help:"time between course refreshes (plus up to 20% jitter)"`
-	MaxBody   int64         `yaml:"max_body" help:"largest session request body in bytes"`
-	Log       config.Log    `yaml:"log"`
-	HTTP      config.HTTP   `yaml:"http"`
+	Addr      string          `yaml:"addr" help:"listen address of the session API, health and metrics"`
+	AdminAddr string          `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
+	Store     string          `yaml:"store" help:"course store URL: a folder, file:///path or s3://bucket?region=..."`
+	Courses   []string        `yaml:"courses" help:"ids of the courses to serve; empty serves every course in the store"`
+	Data      string          `yaml:"data" help:"folder for the last-known-good course copies (<data>/courses/cache), the access log and the trace hash key"`
+	Refresh   time.Duration   `yaml:"refresh" help:"time between course refreshes (plus up to 20% jitter)"`
+	MaxBody   int64           `yaml:"max_body" help:"largest session request body in bytes"`
+	Trace     tracectx.Config `yaml:"trace"`
+	Log       config.Log      `yaml:"log"`
+	HTTP      config.HTTP     `yaml:"http"`
 }
 
 func defaultSessionConfig() *sessionConfig {
 	all := defaultAllConfig()
 	return &sessionConfig{
 		Addr: "127.0.0.1:8081", AdminAddr: "127.0.0.1:6061", Store: filepath.Join(all.Data, "courses", "store"),
-		Data: all.Data, Refresh: 10 * time.Second, MaxBody: session.DefaultMaxRequestBytes, Log: all.Log, HTTP: all.HTTP,
+		Data: all.Data, Refresh: 10 * time.Second, MaxBody: session.DefaultMaxRequestBytes,
+		Trace: tracectx.DefaultConfig("session"), Log: all.Log, HTTP: all.HTTP,
 	}
 }
 
@@ -138,6 +141,11 @@ func startSessionTarget(ctx context.Context, p *process, cfg *sessionConfig) err
 	if cfg.Store == "" {
 		return fmt.Errorf("session: --store is required")
 	}
+	// First, so that every logger made below carries trace roots.
+	tracer, err := startTracer(ctx, p, cfg.Trace, cfg.Data)
+	if err != nil {
+		return fmt.Errorf("session: %w", err)
+	}
 	store, err := coursestore.Open(ctx, cfg.Store)
 	if err != nil {
 		return err
@@ -153,6 +161,7 @@ func startSessionTarget(ctx context.Context, p *process, cfg *sessionConfig) err
 	p.health.Add("courses", cache.Ready)
 
 	opts := httpOptions(cfg.HTTP)
+	opts.Trace = tracer
 	if opts.MaxBodyBytes < cfg.MaxBody {
 		opts.MaxBodyBytes = cfg.MaxBody
 	}

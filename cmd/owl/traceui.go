@@ -14,6 +14,7 @@ import (
 	"github.com/owlstack/owl/internal/httpserver"
 	"github.com/owlstack/owl/internal/landing"
 	"github.com/owlstack/owl/internal/runner"
+	"github.com/owlstack/owl/internal/tracectx"
 	"github.com/owlstack/owl/internal/tracing/tracestore"
 	"github.com/owlstack/owl/internal/tracing/traceui"
 	"github.com/owlstack/owl/internal/tracing/traffic"
@@ -25,17 +26,19 @@ const traceUIPrefix = "/traces"
 // traceUIConfig configures target trace-ui: the trace web pages over
 // access logs followed live and stitched trace files.
 type traceUIConfig struct {
-	Addr       string        `yaml:"addr" help:"listen address of the trace pages, health and metrics"`
-	AdminAddr  string        `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
-	AccessLogs []string      `yaml:"access_logs" help:"owl access-log files or folders, followed as they grow"`
-	ALBLogs    []string      `yaml:"alb_logs" help:"AWS ALB access-log files or folders (plain or gzip), read as they appear"`
-	Traces     []string      `yaml:"traces" help:"owl-format trace files or folders ('owl trace stitch' output), loaded at start"`
-	MaxTraces  int           `yaml:"max_traces" help:"most traces kept in memory; the oldest go first"`
-	MaxSpans   int           `yaml:"max_spans" help:"most spans kept in memory over all traces"`
-	Poll       time.Duration `yaml:"poll" help:"time between looks at the access logs"`
-	Settle     time.Duration `yaml:"settle" help:"how long a trace must go without new log lines before it is stitched"`
-	Log        config.Log    `yaml:"log"`
-	HTTP       config.HTTP   `yaml:"http"`
+	Addr       string          `yaml:"addr" help:"listen address of the trace pages, health and metrics"`
+	AdminAddr  string          `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
+	AccessLogs []string        `yaml:"access_logs" help:"owl access-log files or folders, followed as they grow"`
+	ALBLogs    []string        `yaml:"alb_logs" help:"AWS ALB access-log files or folders (plain or gzip), read as they appear"`
+	Traces     []string        `yaml:"traces" help:"owl-format trace files or folders ('owl trace stitch' output), loaded at start"`
+	MaxTraces  int             `yaml:"max_traces" help:"most traces kept in memory; the oldest go first"`
+	MaxSpans   int             `yaml:"max_spans" help:"most spans kept in memory over all traces"`
+	Poll       time.Duration   `yaml:"poll" help:"time between looks at the access logs"`
+	Settle     time.Duration   `yaml:"settle" help:"how long a trace must go without new log lines before it is stitched"`
+	Data       string          `yaml:"data" help:"folder of the trace UI's own access log and the trace hash key (<data>/logs/access.jsonl, <data>/trace/hash.key)"`
+	Trace      tracectx.Config `yaml:"trace"`
+	Log        config.Log      `yaml:"log"`
+	HTTP       config.HTTP     `yaml:"http"`
 }
 
 func defaultTraceUIConfig() *traceUIConfig {
@@ -44,7 +47,7 @@ func defaultTraceUIConfig() *traceUIConfig {
 		Addr: "127.0.0.1:8070", AdminAddr: "127.0.0.1:6070",
 		AccessLogs: []string{filepath.Join(all.Data, "logs")},
 		MaxTraces:  20000, MaxSpans: 400000, Poll: 2 * time.Second, Settle: 3 * time.Second,
-		Log: all.Log, HTTP: all.HTTP,
+		Data: all.Data, Trace: tracectx.DefaultConfig("trace-ui"), Log: all.Log, HTTP: all.HTTP,
 	}
 }
 
@@ -61,12 +64,17 @@ func traceUITarget() target {
 	}
 }
 
-func startTraceUITarget(_ context.Context, p *process, cfg *traceUIConfig) error {
+func startTraceUITarget(ctx context.Context, p *process, cfg *traceUIConfig) error {
 	if len(cfg.AccessLogs) == 0 && len(cfg.ALBLogs) == 0 && len(cfg.Traces) == 0 {
 		return fmt.Errorf("trace-ui: nothing to show: set --access-logs, --alb-logs or --traces")
 	}
 	if cfg.MaxTraces < 1 || cfg.MaxSpans < 1 {
 		return fmt.Errorf("trace-ui: --max-traces and --max-spans must be at least 1")
+	}
+	// Before the loggers below are made, so that they carry trace roots.
+	tracer, err := startTracer(ctx, p, cfg.Trace, cfg.Data)
+	if err != nil {
+		return fmt.Errorf("trace-ui: %w", err)
 	}
 	store := tracestore.New(tracestore.Options{MaxTraces: cfg.MaxTraces, MaxSpans: cfg.MaxSpans})
 	n, err := tracestore.LoadTraces(store, cfg.Traces)
@@ -74,6 +82,7 @@ func startTraceUITarget(_ context.Context, p *process, cfg *traceUIConfig) error
 		return fmt.Errorf("trace-ui: %w", err)
 	}
 	opts := httpOptions(cfg.HTTP)
+	opts.Trace = tracer
 	ln, err := httpserver.Listen(cfg.Addr)
 	if err != nil {
 		return err

@@ -60,7 +60,8 @@ func TestTraceUITarget(t *testing.T) {
 
 	cmd, url, stderr := spawnOwl(t, regexp.MustCompile(`owl trace-ui: (http://\S+/)traces/ \(10 traces loaded\)`),
 		"serve", "--target=trace-ui", "--addr", "127.0.0.1:0", "--admin-addr", "", "--log-format", "json",
-		"--access-logs", filepath.Join(sim, "app"), "--alb-logs", filepath.Join(sim, "alb"), "--traces", tracesFile, "--poll", "100ms", "--settle", "100ms")
+		"--access-logs", filepath.Join(sim, "app"), "--alb-logs", filepath.Join(sim, "alb"), "--traces", tracesFile, "--poll", "100ms", "--settle", "100ms",
+		"--data", dir)
 	getBody := func(path string) (int, string) {
 		resp, err := http.Get(url + path)
 		if err != nil {

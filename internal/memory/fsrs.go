@@ -44,16 +44,35 @@ func (f *FSRS) Name() string { return "fsrs" }
 // Retrievability returns the probability of recall t days after the last
 // review of a memory with stability s.
 func (f *FSRS) Retrievability(t, s float64) float64 {
-	return round8(math.Pow(1+f.factor*t/s, f.decay))
+	return f.RecallOfBase(1 + f.factor*t/s)
 }
 
 // Predict implements Model.
 func (f *FSRS) Predict(s State, now time.Time) float64 {
-	if s.Last.IsZero() || s.Stability <= 0 {
+	x, ok := f.Base(s, now)
+	if !ok {
 		return 0
 	}
-	return f.Retrievability(days(s.Last, now), s.Stability)
+	return f.RecallOfBase(x)
 }
+
+// Base returns the base of the power that gives the recall of s at now
+// (Predict is RecallOfBase of it); the larger the base, the lower the
+// recall. It lets a caller rank many words by recall and compute the power
+// only for those it needs. ok is false when the state predicts 0.
+func (f *FSRS) Base(s State, now time.Time) (x float64, ok bool) {
+	if s.Last.IsZero() || s.Stability <= 0 {
+		return 0, false
+	}
+	return 1 + f.factor*days(s.Last, now)/s.Stability, true
+}
+
+// RecallOfBase returns the recall for a base from Base.
+func (f *FSRS) RecallOfBase(x float64) float64 { return round8(math.Pow(x, f.decay)) }
+
+// BaseOfRecall returns the base at which the recall is p, in exact
+// arithmetic; RecallOfBase of it may differ from p by rounding.
+func (f *FSRS) BaseOfRecall(p float64) float64 { return math.Pow(p, 1/f.decay) }
 
 // Update implements Model. FSRS counts elapsed time in whole days, as
 // schedulers do, so a second answer on the same day is a short-term review.

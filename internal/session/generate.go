@@ -3,12 +3,14 @@ package session
 import (
 	"cmp"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"hash/fnv"
 	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/owlstack/owl/internal/course"
@@ -27,11 +29,14 @@ const practicePerNewItem = 2
 
 // Generator generates sessions. It is safe for concurrent use.
 type Generator struct {
-	fsrs *memory.FSRS
+	fsrs    *memory.FSRS
+	scratch sync.Pool // of *scratch
 }
 
 // New returns a generator that ranks reviews with the FSRS model m.
-func New(m *memory.FSRS) *Generator { return &Generator{fsrs: m} }
+func New(m *memory.FSRS) *Generator {
+	return &Generator{fsrs: m, scratch: sync.Pool{New: func() any { return new(scratch) }}}
+}
 
 // Kind is the reason a challenge is in a session.
 type Kind uint8
@@ -84,12 +89,23 @@ func (r Reason) String() string {
 	return "unknown"
 }
 
-// userWord is a word of the user state found in the course.
+// userWord is a word of the user state found in the course. It holds no
+// pointers, so the pooled slices of them cost the collector nothing.
 type userWord struct {
-	at     loc
-	text   string
-	p      float64
-	missed time.Time // zero unless missed within MissedWindow
+	at  loc
+	src int32 // index in the request's User.Words
+	// missed indexes scratch.missed when the word was missed within
+	// MissedWindow, else -1.
+	missed int32
+	// p is the predicted recall, once known.
+	p    float64
+	hasP bool
+}
+
+// missedWord is a recently missed word and when it was missed.
+type missedWord struct {
+	w  int32
+	at time.Time
 }
 
 // cand is a challenge the planner may place.
@@ -104,8 +120,17 @@ type cand struct {
 // Generate returns the session for req from course c. Errors about the
 // request are *FieldError.
 func (g *Generator) Generate(c *snapshot.Course, req Request) (*Session, error) {
-	if err := req.User.Validate(); err != nil {
-		return nil, err
+	return g.generate(c, &req, false)
+}
+
+// generate is Generate; valid says the user state is already checked.
+func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool) (*Session, error) {
+	sc := g.scratch.Get().(*scratch)
+	defer g.scratch.Put(sc)
+	if !valid {
+		if err := req.User.validate(&sc.hashes); err != nil {
+			return nil, err
+		}
 	}
 	if req.Length < 0 || req.Length > MaxLength {
 		return nil, fieldErr("length", "must be between 1 and %d, got %d", MaxLength, req.Length)
@@ -123,19 +148,17 @@ func (g *Generator) Generate(c *snapshot.Course, req Request) (*Session, error) 
 		skill = skillIndex(c, sk)
 	}
 
-	p := &planner{
-		c: c, settings: req.User.Settings, length: length,
-		plan: make([]cand, 0, 2*length), fill: make([]cand, 0, 4*length+8),
-		chosen: make([]snapshot.ChallengeRef, 0, 6*length+8),
-	}
+	p := &planner{c: c, ix: c.Items, settings: req.User.Settings, length: length, now: req.Now, req: req, s: sc, fsrs: g.fsrs}
+	sc.reset(c.Items.Count())
 	p.rng.Seed(req.Seed, seedOf(req.User.ID, req.Skill))
-	g.resolve(p, c, req)
+	p.resolve()
 
 	s := &Session{
 		ID:            sessionID(c, req),
 		Course:        c.Header.CourseID,
 		CourseVersion: c.Header.CourseVersion,
 		Skill:         req.Skill,
+		course:        c,
 	}
 	if skill >= 0 {
 		s.Level = p.planSkill(skill)
@@ -156,66 +179,260 @@ func skillIndex(c *snapshot.Course, sk *snapshot.Skill) int32 {
 	return -1
 }
 
-// resolve finds the user's words in the course and predicts their recall.
-func (g *Generator) resolve(p *planner, c *snapshot.Course, req Request) {
-	ix := c.Items
-	p.ix = ix
-	p.words = make([]userWord, 0, len(req.User.Words))
+// scratch is the working memory of one generation, reused through a pool
+// so that a request allocates little more than its answer.
+type scratch struct {
+	words           []userWord
+	missed          []missedWord
+	known, newSet   bitset
+	ready, pending  []ranked // heaps of the review order, see nextByRecall
+	seq             []int32  // the review order found so far
+	plan, fill, tmp []cand
+	reviews, extra  []cand
+	chosen          []uint64 // chosenKey of every chosen challenge
+	newItems        []loc
+	introduced      []loc
+	eligible, exs   []int32
+	blocks          [][2]int
+	cands           []cand
+	done            []bool
+	nMissed, nDue   int      // how many words are missed, and due among the rest
+	hashes          []uint64 // of User.validate
+}
+
+func (s *scratch) reset(items int) {
+	s.words, s.missed = s.words[:0], s.missed[:0]
+	s.known.reset(items)
+	s.newSet.reset(items)
+	s.ready, s.pending, s.seq = s.ready[:0], s.pending[:0], s.seq[:0]
+	s.plan, s.fill, s.tmp = s.plan[:0], s.fill[:0], s.tmp[:0]
+	s.reviews, s.extra = s.reviews[:0], s.extra[:0]
+	s.chosen, s.newItems, s.introduced = s.chosen[:0], s.newItems[:0], s.introduced[:0]
+	s.blocks = s.blocks[:0]
+	s.nMissed, s.nDue = 0, 0
+}
+
+// bitset is a set of small integers.
+type bitset []uint64
+
+func (b *bitset) reset(n int) {
+	words := (n + 63) / 64
+	if cap(*b) < words {
+		*b = make(bitset, words)
+		return
+	}
+	*b = (*b)[:words]
+	clear(*b)
+}
+
+func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(i&63)) != 0 }
+func (b bitset) add(i int32)      { b[i>>6] |= 1 << (i & 63) }
+
+// ranked is a word in one of the heaps of the review order: key is its
+// recall in ready, its FSRS base (the larger, the lower the recall) in
+// pending.
+type ranked struct {
+	key float64
+	w   int32
+}
+
+// recallSlack bounds by how much rounding can make the recall of a larger
+// FSRS base exceed that of a smaller one: a few steps of the 1e-8 grid
+// that FSRS rounds recall to.
+const recallSlack = 3e-8
+
+// resolve finds the user's words in the course, marks them known and
+// prepares the review order: recently missed words first, most recent
+// first; then the others by lowest predicted recall. Recall is computed
+// only for the words the session reaches (see nextByRecall) and near the
+// review threshold.
+func (p *planner) resolve() {
+	s, req, ix := p.s, p.req, p.ix
+	xDue := p.fsrs.BaseOfRecall(ReviewThreshold)
+	xLo, xHi := xDue*(1-1e-6), xDue*(1+1e-6)
 	for i := range req.User.Words {
 		w := &req.User.Words[i]
 		at, ok := ix.Lookup(w.Word)
 		if !ok {
 			continue
 		}
+		s.known.add(ix.ID(at))
+		uw := userWord{at: at, src: int32(i), missed: -1}
+		if n := len(w.History); n > 0 {
+			last := w.History[n-1]
+			if last.Grade == memory.Again && !last.At.After(req.Now) && req.Now.Sub(last.At) <= MissedWindow {
+				uw.missed = int32(len(s.missed))
+				s.missed = append(s.missed, missedWord{w: int32(len(s.words)), at: last.At})
+				s.words = append(s.words, uw)
+				continue
+			}
+		}
 		st := w.State
 		if st.Stability == 0 && len(w.History) > 0 {
 			st = memory.State{}
 			for _, r := range w.History {
-				st = g.fsrs.Update(st, r.At, r.Grade)
+				st = p.fsrs.Update(st, r.At, r.Grade)
 			}
 		}
 		if st.Last.IsZero() && len(w.History) > 0 {
 			st.Last = w.History[len(w.History)-1].At
 		}
-		var pr float64
-		if st.Stability == 0 && c.HLR != nil && !st.Last.IsZero() && st.Seen > 0 {
+		wi := int32(len(s.words))
+		if st.Stability == 0 && p.c.HLR != nil && !st.Last.IsZero() && st.Seen > 0 {
 			// Answer counts without FSRS state (e.g. imported from another
 			// system): the course's published HLR weights predict recall.
-			pr = c.HLR.Predict(st, req.Now)
-		} else {
-			pr = g.fsrs.Predict(st, req.Now)
-		}
-		uw := userWord{at: at, text: w.Word, p: pr}
-		if n := len(w.History); n > 0 {
-			last := w.History[n-1]
-			if last.Grade == memory.Again && !last.At.After(req.Now) && req.Now.Sub(last.At) <= MissedWindow {
-				uw.missed = last.At
+			uw.p, uw.hasP = p.c.HLR.Predict(st, req.Now), true
+		} else if x, ok := p.fsrs.Base(st, req.Now); ok {
+			switch {
+			case x > xHi:
+				s.nDue++
+			case x >= xLo:
+				uw.p, uw.hasP = p.fsrs.RecallOfBase(x), true
 			}
+			if !uw.hasP {
+				s.pending = append(s.pending, ranked{key: x, w: wi})
+			}
+		} else {
+			uw.hasP = true // p = 0: never answered
 		}
-		p.words = append(p.words, uw)
+		if uw.hasP {
+			if uw.p < ReviewThreshold {
+				s.nDue++
+			}
+			s.ready = append(s.ready, ranked{key: uw.p, w: wi})
+		}
+		s.words = append(s.words, uw)
 	}
-	// Lowest predicted recall first; ties by text, for determinism.
-	slices.SortFunc(p.words, func(a, b userWord) int {
-		if a.p != b.p {
-			return cmp.Compare(a.p, b.p)
-		}
-		return strings.Compare(a.text, b.text)
+	slices.SortFunc(s.missed, func(a, b missedWord) int {
+		return cmp.Or(b.at.Compare(a.at), strings.Compare(p.text(a.w), p.text(b.w)))
 	})
-	p.known = make([]loc, len(p.words))
-	for i, w := range p.words {
-		p.known[i] = w.at
+	for i, m := range s.missed {
+		s.words[m.w].missed = int32(i)
+		s.seq = append(s.seq, m.w)
 	}
-	slices.SortFunc(p.known, func(a, b loc) int {
-		if a == b {
-			return 0
-		}
-		if less(a, b) {
-			return -1
-		}
-		return 1
-	})
-	p.now = req.Now
+	s.nMissed = len(s.missed)
+	for i := len(s.ready)/2 - 1; i >= 0; i-- {
+		p.downReady(i)
+	}
+	for i := len(s.pending)/2 - 1; i >= 0; i-- {
+		p.downPending(i)
+	}
 }
+
+// text returns the word's text as the request has it.
+func (p *planner) text(w int32) string { return p.req.User.Words[p.s.words[w].src].Word }
+
+// readyLess orders by recall, then by text, for determinism.
+func (p *planner) readyLess(a, b ranked) bool {
+	if a.key != b.key {
+		return a.key < b.key
+	}
+	return p.text(a.w) < p.text(b.w)
+}
+
+func (p *planner) downReady(i int) {
+	h := p.s.ready
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		if r := l + 1; r < len(h) && p.readyLess(h[r], h[l]) {
+			l = r
+		}
+		if !p.readyLess(h[l], h[i]) {
+			return
+		}
+		h[i], h[l] = h[l], h[i]
+		i = l
+	}
+}
+
+func (p *planner) upReady(i int) {
+	h := p.s.ready
+	for i > 0 {
+		parent := (i - 1) / 2
+		if !p.readyLess(h[i], h[parent]) {
+			return
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+// downPending keeps pending a max-heap by base; ties by word index (the
+// order does not matter there: recall decides in ready).
+func (p *planner) downPending(i int) {
+	h := p.s.pending
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		if r := l + 1; r < len(h) && h[r].key > h[l].key {
+			l = r
+		}
+		if !(h[l].key > h[i].key) {
+			return
+		}
+		h[i], h[l] = h[l], h[i]
+		i = l
+	}
+}
+
+// nextByRecall returns the word of lowest predicted recall not returned
+// yet (ties by text). Words with FSRS state wait in pending, a max-heap by
+// base, without their recall; a word moves to ready, with its recall
+// computed, while no word left in pending can have a lower recall than
+// the best of ready. Recall falls as the base grows, up to rounding
+// (recallSlack), so the order is the same as sorting every word by its
+// recall, at the cost of computing recall for the words taken and a few
+// more.
+func (p *planner) nextByRecall() (int32, bool) {
+	s := p.s
+	for len(s.pending) > 0 {
+		top := s.pending[0]
+		uw := &s.words[top.w]
+		if !uw.hasP {
+			uw.p, uw.hasP = p.fsrs.RecallOfBase(top.key), true
+		}
+		if len(s.ready) > 0 && uw.p > s.ready[0].key+recallSlack {
+			break
+		}
+		n := len(s.pending) - 1
+		s.pending[0] = s.pending[n]
+		s.pending = s.pending[:n]
+		p.downPending(0)
+		s.ready = append(s.ready, ranked{key: uw.p, w: top.w})
+		p.upReady(len(s.ready) - 1)
+	}
+	if len(s.ready) == 0 {
+		return 0, false
+	}
+	w := s.ready[0].w
+	n := len(s.ready) - 1
+	s.ready[0] = s.ready[n]
+	s.ready = s.ready[:n]
+	p.downReady(0)
+	return w, true
+}
+
+// wordAt returns the i-th word of the review order: missed words, then
+// the others by lowest recall.
+func (p *planner) wordAt(i int) int32 {
+	s := p.s
+	for len(s.seq) <= i {
+		w, ok := p.nextByRecall()
+		if !ok {
+			panic("session: review order overrun") // callers stay below len(words)
+		}
+		s.seq = append(s.seq, w)
+	}
+	return s.seq[i]
+}
+
+// span is a part of the review order, [lo, hi).
+type span struct{ lo, hi int }
 
 // seedOf mixes the user and skill into the random stream, so that two users
 // with the same seed do not get the same choices.
@@ -228,7 +445,7 @@ func seedOf(user, skill string) uint64 {
 }
 
 // sessionID is a stable id for the same course, request and user.
-func sessionID(c *snapshot.Course, req Request) string {
+func sessionID(c *snapshot.Course, req *Request) string {
 	h := fnv.New128a()
 	h.Write([]byte(c.Header.SHA256))
 	h.Write([]byte{0})
@@ -239,23 +456,21 @@ func sessionID(c *snapshot.Course, req Request) string {
 	binary.LittleEndian.PutUint64(b[:8], req.Seed)
 	binary.LittleEndian.PutUint64(b[8:], uint64(req.Now.UnixNano()))
 	h.Write(b[:])
-	return fmt.Sprintf("%x", h.Sum(nil))
+	var sum [16]byte
+	return hex.EncodeToString(h.Sum(sum[:0]))
 }
 
 // planner builds one session.
 type planner struct {
 	c        *snapshot.Course
+	ix       *snapshot.Items
+	fsrs     *memory.FSRS
+	req      *Request
 	settings Settings
 	length   int
 	now      time.Time
 	rng      rand.PCG
-	ix       *snapshot.Items
-	words    []userWord
-	known    []loc // the items of words, sorted
-	newItems []loc // introduced in this session, in order
-	plan     []cand
-	fill     []cand
-	chosen   []snapshot.ChallengeRef // of plan, fill and pending reviews
+	s        *scratch
 }
 
 func (p *planner) intn(n int) int {
@@ -263,21 +478,16 @@ func (p *planner) intn(n int) int {
 	return int(hi)
 }
 
-func (p *planner) isKnown(l loc) bool {
-	l = p.ix.Canon(l)
-	_, ok := slices.BinarySearchFunc(p.known, l, func(a, b loc) int {
-		if a == b {
-			return 0
-		}
-		if less(a, b) {
-			return -1
-		}
-		return 1
-	})
-	return ok
-}
+func (p *planner) isKnown(l loc) bool { return p.s.known.has(p.ix.CanonID(l)) }
 
-func (p *planner) isNew(l loc) bool { return slices.Contains(p.newItems, p.ix.Canon(l)) }
+func (p *planner) isNew(l loc) bool { return p.s.newSet.has(p.ix.CanonID(l)) }
+
+// introduce records the item at l (where its text is first taught) as new
+// in this session.
+func (p *planner) introduce(l loc) {
+	p.s.newItems = append(p.s.newItems, l)
+	p.s.newSet.add(p.ix.ID(l))
+}
 
 func (p *planner) allowed(t course.Type) bool {
 	switch t {
@@ -289,22 +499,27 @@ func (p *planner) allowed(t course.Type) bool {
 	return true
 }
 
-// has reports whether the challenge, or an identical one (same skill and
-// id, from a repeated word or phrase), is already chosen.
+// chosenKey identifies a challenge up to identical copies (same skill and
+// id, from a repeated word or phrase).
+func (p *planner) chosenKey(ref snapshot.ChallengeRef) uint64 {
+	return uint64(ref.Skill)<<32 | uint64(uint32(p.c.Skills[ref.Skill].SameID[ref.Challenge]))
+}
+
+// has reports whether the challenge, or an identical one, is already
+// chosen.
 func (p *planner) has(ref snapshot.ChallengeRef) bool {
-	id := p.c.Challenge(ref).Metadata().ID
-	for _, r := range p.chosen {
-		if r == ref || r.Skill == ref.Skill && p.c.Challenge(r).Metadata().ID == id {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(p.s.chosen, p.chosenKey(ref))
+}
+
+// choose records the challenge as chosen.
+func (p *planner) choose(ref snapshot.ChallengeRef) {
+	p.s.chosen = append(p.s.chosen, p.chosenKey(ref))
 }
 
 // add appends c to dst and records its challenge as chosen.
 func (p *planner) add(dst *[]cand, c cand) {
 	*dst = append(*dst, c)
-	p.chosen = append(p.chosen, c.ref)
+	p.choose(c.ref)
 }
 
 // items returns the challenges made from the item at l.
@@ -320,14 +535,14 @@ func (p *planner) items(l loc) []int32 {
 // this session.
 func (p *planner) met(skill int32, m *course.Meta) bool {
 	for _, w := range m.Words {
-		l := loc{Skill: skill, Index: int32(w)}
-		if !p.isKnown(l) && !p.isNew(l) {
+		id := p.ix.CanonID(loc{Skill: skill, Index: int32(w)})
+		if !p.s.known.has(id) && !p.s.newSet.has(id) {
 			return false
 		}
 	}
 	for _, ph := range m.Phrases {
-		l := loc{Skill: skill, Index: int32(ph), Phrase: true}
-		if !p.isKnown(l) && !p.isNew(l) {
+		id := p.ix.CanonID(loc{Skill: skill, Index: int32(ph), Phrase: true})
+		if !p.s.known.has(id) && !p.s.newSet.has(id) {
 			return false
 		}
 	}
@@ -346,76 +561,43 @@ func (p *planner) exercise(l loc, ci int32) bool {
 
 // pickExercise chooses one exercise of the item at l at random.
 func (p *planner) pickExercise(l loc) (snapshot.ChallengeRef, bool) {
-	list := p.items(l)
-	n := 0
-	for _, ci := range list {
+	ok := p.s.eligible[:0]
+	for _, ci := range p.items(l) {
 		if p.exercise(l, ci) {
-			n++
+			ok = append(ok, ci)
 		}
 	}
-	if n == 0 {
+	p.s.eligible = ok
+	if len(ok) == 0 {
 		return snapshot.ChallengeRef{}, false
 	}
-	k := p.intn(n)
-	for _, ci := range list {
-		if p.exercise(l, ci) {
-			if k == 0 {
-				return snapshot.ChallengeRef{Skill: l.Skill, Challenge: ci}, true
-			}
-			k--
-		}
-	}
-	return snapshot.ChallengeRef{}, false
+	return snapshot.ChallengeRef{Skill: l.Skill, Challenge: ok[p.intn(len(ok))]}, true
 }
 
-// reviewQueue returns the words to review: recently missed first (most
-// recent first), then by lowest predicted recall; ties by text.
-func (p *planner) reviewQueue() (missed, due, rest []int) {
-	all := make([]int, 0, len(p.words)) // one allocation, three parts
-	for pass := range 3 {
-		for i, w := range p.words {
-			kind := 2
-			if !w.missed.IsZero() {
-				kind = 0
-			} else if w.p < ReviewThreshold {
-				kind = 1
-			}
-			if kind == pass {
-				all = append(all, i)
-			}
-		}
-		switch pass {
-		case 0:
-			missed = all[:len(all):len(all)]
-		case 1:
-			due = all[len(missed):len(all):len(all)]
-		case 2:
-			rest = all[len(missed)+len(due):]
-		}
-	}
-	slices.SortFunc(missed, func(a, b int) int {
-		return cmp.Or(p.words[b].missed.Compare(p.words[a].missed), cmp.Compare(p.words[a].text, p.words[b].text))
-	})
-	// due and rest are in the order of p.words: lowest recall first.
-	return missed, due, rest
+// reviewQueue returns the parts of the review order: recently missed
+// words (most recent first), words due (predicted recall below
+// ReviewThreshold, lowest first) and the rest; ties by text.
+func (p *planner) reviewQueue() (missed, due, rest span) {
+	s := p.s
+	return span{0, s.nMissed}, span{s.nMissed, s.nMissed + s.nDue}, span{s.nMissed + s.nDue, len(s.words)}
 }
 
-func (p *planner) reason(w int) Reason {
-	uw := &p.words[w]
-	if !uw.missed.IsZero() {
-		return Reason{Kind: KindMissed, DaysAgo: int(p.now.Sub(uw.missed) / (24 * time.Hour))}
+func (p *planner) reason(w int32) Reason {
+	uw := &p.s.words[w]
+	if uw.missed >= 0 {
+		return Reason{Kind: KindMissed, DaysAgo: int(p.now.Sub(p.s.missed[uw.missed].at) / (24 * time.Hour))}
 	}
 	return Reason{Kind: KindReview, P: uw.p}
 }
 
 // addReviews adds one exercise for each of up to n words of queue to dst
 // and returns how many it added and the words left.
-func (p *planner) addReviews(dst *[]cand, queue []int, n int) (int, []int) {
+func (p *planner) addReviews(dst *[]cand, queue span, n int) (int, span) {
 	added := 0
-	for len(queue) > 0 && added < n {
-		w := queue[0]
-		queue = queue[1:]
-		if ref, ok := p.pickExercise(p.words[w].at); ok {
+	for queue.lo < queue.hi && added < n {
+		w := p.wordAt(queue.lo)
+		queue.lo++
+		if ref, ok := p.pickExercise(p.s.words[w].at); ok {
 			p.add(dst, cand{ref: ref, reason: p.reason(w)})
 			added++
 		}
@@ -430,6 +612,7 @@ func levelOf(i, n, levels int) int { return i * levels / n }
 // planSkill plans a session of skill s and returns the level its new
 // material comes from (0 when the skill is complete).
 func (p *planner) planSkill(s int32) int {
+	sc := p.s
 	sk := &p.c.Skills[s]
 	nw, n := len(sk.Words), len(sk.Words)+len(sk.Phrases)
 	levels := max(sk.Levels, 1)
@@ -450,22 +633,24 @@ func (p *planner) planSkill(s int32) int {
 	}
 
 	missed, due, rest := p.reviewQueue()
-	nMissed := min(len(missed), max(1, p.length/5))
-	nDue := min(len(due), p.length/4)
+	nMissed := min(missed.hi-missed.lo, max(1, p.length/5))
+	nDue := min(due.hi-due.lo, p.length/4)
 	if level < 0 {
-		nDue = min(len(due), p.length-nMissed)
+		nDue = min(due.hi-due.lo, p.length-nMissed)
 	}
-	var reviews []cand
+	reviews := sc.reviews[:0]
 	got, missedLeft := p.addReviews(&reviews, missed, nMissed)
 	got2, dueLeft := p.addReviews(&reviews, due, nDue)
+	sc.reviews = reviews
 	slots := p.length - got - got2
 
 	// New material of the current level, in order: each item's
 	// introduction, then up to practicePerNewItem exercises of different
 	// types, easiest first.
-	var blocks [][2]int // [start, end) in p.plan
-	var extra []cand
-	var late *cand
+	blocks := sc.blocks[:0] // [start, end) in sc.plan
+	extra := sc.extra[:0]
+	var late cand
+	hasLate := false
 	if level >= 0 {
 		for i := range n {
 			if slots < 1 {
@@ -489,26 +674,26 @@ func (p *planner) planSkill(s int32) int {
 			if intro < 0 {
 				continue
 			}
-			p.newItems = append(p.newItems, l)
+			p.introduce(l)
 			why := Reason{Kind: KindNew, Level: level + 1}
 			// An introduction wants room for an exercise after it; with
 			// one slot left it only fills what nothing else can.
-			if slots == 1 && len(p.newItems) > 1 {
-				late = &cand{ref: snapshot.ChallengeRef{Skill: s, Challenge: intro}, reason: why, intro: true, introOf: l}
-				p.chosen = append(p.chosen, late.ref)
+			if slots == 1 && len(sc.newItems) > 1 {
+				late = cand{ref: snapshot.ChallengeRef{Skill: s, Challenge: intro}, reason: why, intro: true, introOf: l}
+				hasLate = true
+				p.choose(late.ref)
 				break
 			}
-			start := len(p.plan)
-			p.add(&p.plan, cand{ref: snapshot.ChallengeRef{Skill: s, Challenge: intro}, reason: why, intro: true, introOf: l})
+			start := len(sc.plan)
+			p.add(&sc.plan, cand{ref: snapshot.ChallengeRef{Skill: s, Challenge: intro}, reason: why, intro: true, introOf: l})
 			slots--
-			ex := p.exercises(l)
 			var firstType course.Type
 			taken := 0
-			for _, ci := range ex {
+			for _, ci := range p.exercises(l) {
 				ch := sk.Challenges[ci]
 				c := cand{ref: snapshot.ChallengeRef{Skill: s, Challenge: ci}, reason: why}
 				if taken < practicePerNewItem && slots > 0 && (taken == 0 || ch.ChallengeType() != firstType) {
-					p.add(&p.plan, c)
+					p.add(&sc.plan, c)
 					firstType = ch.ChallengeType()
 					taken++
 					slots--
@@ -516,9 +701,10 @@ func (p *planner) planSkill(s int32) int {
 					extra = append(extra, c)
 				}
 			}
-			blocks = append(blocks, [2]int{start, len(p.plan)})
+			blocks = append(blocks, [2]int{start, len(sc.plan)})
 		}
 	}
+	sc.blocks, sc.extra = blocks, extra
 	p.interleave(blocks, reviews)
 
 	// What fills the session when the plan falls short: more exercises of
@@ -526,12 +712,12 @@ func (p *planner) planSkill(s int32) int {
 	// level, and further reviews.
 	for _, c := range extra {
 		if !p.has(c.ref) {
-			p.add(&p.fill, c)
+			p.add(&sc.fill, c)
 		}
 	}
 	limit := 4 * p.length
 	start := p.intn(max(n, 1))
-	for k := 0; k < n && len(p.fill) < limit; k++ {
+	for k := 0; k < n && len(sc.fill) < limit; k++ {
 		i := (start + k) % n
 		l := itemAt(i)
 		lv := levelOf(i, n, levels)
@@ -539,14 +725,14 @@ func (p *planner) planSkill(s int32) int {
 			continue
 		}
 		if ref, ok := p.pickExercise(l); ok {
-			p.add(&p.fill, cand{ref: ref, reason: Reason{Kind: KindPractice, Level: lv + 1}})
+			p.add(&sc.fill, cand{ref: ref, reason: Reason{Kind: KindPractice, Level: lv + 1}})
 		}
 	}
-	for _, q := range [][]int{missedLeft, dueLeft, rest} {
-		_, _ = p.addReviews(&p.fill, q, limit-len(p.fill))
+	for _, q := range [...]span{missedLeft, dueLeft, rest} {
+		_, _ = p.addReviews(&sc.fill, q, limit-len(sc.fill))
 	}
-	if late != nil {
-		p.fill = append(p.fill, *late)
+	if hasLate {
+		sc.fill = append(sc.fill, late)
 	}
 	if level < 0 {
 		return 0
@@ -555,14 +741,16 @@ func (p *planner) planSkill(s int32) int {
 }
 
 // exercises returns the exercises of a new item, easiest first, in random
-// order within a priority.
+// order within a priority. The slice is scratch, valid until the next
+// call.
 func (p *planner) exercises(l loc) []int32 {
-	var out []int32
+	out := p.s.exs[:0]
 	for _, ci := range p.items(l) {
 		if p.exercise(l, ci) {
 			out = append(out, ci)
 		}
 	}
+	p.s.exs = out
 	for i := len(out) - 1; i > 0; i-- {
 		j := p.intn(i + 1)
 		out[i], out[j] = out[j], out[i]
@@ -575,14 +763,15 @@ func (p *planner) exercises(l loc) []int32 {
 }
 
 // interleave spreads the reviews evenly between the blocks of new material
-// already in p.plan.
+// already in the plan.
 func (p *planner) interleave(blocks [][2]int, reviews []cand) {
+	sc := p.s
 	if len(blocks) == 0 {
-		p.plan = append(p.plan, reviews...)
+		sc.plan = append(sc.plan, reviews...)
 		return
 	}
-	newMaterial := p.plan
-	out := make([]cand, 0, len(newMaterial)+len(reviews))
+	newMaterial := sc.plan
+	out := sc.tmp[:0]
 	for b, blk := range blocks {
 		out = append(out, newMaterial[blk[0]:blk[1]]...)
 		left := len(blocks) - b
@@ -590,31 +779,34 @@ func (p *planner) interleave(blocks [][2]int, reviews []cand) {
 		out = append(out, reviews[:k]...)
 		reviews = reviews[k:]
 	}
-	p.plan = out
+	sc.plan, sc.tmp = out, newMaterial[:0]
 }
 
 // planPractice plans a review session across every skill the learner has
 // met: missed words, then the lowest predicted recall, then second
 // exercises of the same words.
 func (p *planner) planPractice() {
-	missed, due, rest := p.reviewQueue()
-	queue := slices.Concat(missed, due, rest)
-	_, _ = p.addReviews(&p.plan, queue, p.length)
-	_, _ = p.addReviews(&p.fill, queue, 3*p.length)
+	queue := span{0, len(p.s.words)}
+	_, _ = p.addReviews(&p.s.plan, queue, p.length)
+	_, _ = p.addReviews(&p.s.fill, queue, 3*p.length)
 }
 
 // order places the planned challenges, then the fill, in the first order
 // that keeps every introduction before the exercises that need it and
 // never puts three challenges of one type in a row.
 func (p *planner) order() []Item {
-	cands := slices.Concat(p.plan, p.fill)
-	done := make([]bool, len(cands))
+	sc := p.s
+	cands := append(append(sc.cands[:0], sc.plan...), sc.fill...)
+	done := sc.done[:0]
+	for range cands {
+		done = append(done, false)
+	}
+	sc.cands, sc.done = cands, done
 	out := make([]Item, 0, p.length)
-	var introduced []loc
 	for len(out) < p.length {
 		found := -1
 		for i := range cands {
-			if !done[i] && p.placeable(&cands[i], introduced, out) {
+			if !done[i] && p.placeable(&cands[i], out) {
 				found = i
 				break
 			}
@@ -625,22 +817,25 @@ func (p *planner) order() []Item {
 		c := &cands[found]
 		done[found] = true
 		if c.intro {
-			introduced = append(introduced, c.introOf)
+			sc.introduced = append(sc.introduced, c.introOf)
 		}
 		out = append(out, Item{
-			Challenge: p.c.Challenge(c.ref),
-			Skill:     p.c.Skills[c.ref.Skill].ID,
-			Reason:    c.reason,
+			Challenge:  p.c.Challenge(c.ref),
+			Skill:      p.c.Skills[c.ref.Skill].ID,
+			Reason:     c.reason,
+			ref:        c.ref,
+			fromCourse: true,
 		})
 	}
 	return out
 }
 
-func (p *planner) placeable(c *cand, introduced []loc, out []Item) bool {
+func (p *planner) placeable(c *cand, out []Item) bool {
 	ch := p.c.Challenge(c.ref)
 	if n := len(out); n >= 2 && out[n-1].Challenge.ChallengeType() == ch.ChallengeType() && out[n-2].Challenge.ChallengeType() == ch.ChallengeType() {
 		return false
 	}
+	introduced := p.s.introduced
 	m := ch.Metadata()
 	ready := func(l loc) bool {
 		l = p.ix.Canon(l)
@@ -658,7 +853,7 @@ func (p *planner) placeable(c *cand, introduced []loc, out []Item) bool {
 	}
 	// A phrase exercise that uses a word new in this session comes after
 	// that word's card.
-	for _, l := range p.newItems {
+	for _, l := range p.s.newItems {
 		if l.Phrase || slices.Contains(introduced, l) || (c.intro && l == c.introOf) {
 			continue
 		}

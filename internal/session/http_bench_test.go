@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -46,9 +47,12 @@ func BenchmarkHTTP(b *testing.B) {
 	if resp.StatusCode != 200 {
 		b.Fatalf("status %d: %s", resp.StatusCode, answer)
 	}
+	answerLength := strconv.Itoa(len(answer))
 	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
+		// The same headers as the session server's answer.
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", answerLength)
 		_, _ = w.Write(answer)
 	}))
 	defer bare.Close()

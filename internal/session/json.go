@@ -3,7 +3,6 @@ package session
 import (
 	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/owlstack/owl/internal/course"
 )
@@ -15,18 +14,11 @@ func (it Item) MarshalJSON() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(b) < 2 || b[len(b)-1] != '}' {
+	out, err := appendItemJSON(nil, b, &it)
+	if err != nil {
 		return nil, fmt.Errorf("challenge %T did not encode as an object", it.Challenge)
 	}
-	b = b[:len(b)-1]
-	if len(b) > 1 {
-		b = append(b, ',')
-	}
-	b = append(b, `"skill":`...)
-	b = strconv.AppendQuote(b, it.Skill)
-	b = append(b, `,"why":`...)
-	b = strconv.AppendQuote(b, it.Reason.String())
-	return append(b, '}'), nil
+	return out, nil
 }
 
 // UnmarshalJSON reads what MarshalJSON writes; the reason keeps only its

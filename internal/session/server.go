@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/owlstack/owl/internal/coursecache"
@@ -31,6 +33,8 @@ type Service struct {
 	log      *slog.Logger
 	maxBytes int64
 	metrics  *Metrics
+	// exchanges holds *exchange values for reuse.
+	exchanges sync.Pool
 }
 
 // NewService returns the session service. now is the clock used when a
@@ -40,7 +44,8 @@ func NewService(gen *Generator, courses Courses, now func() time.Time, maxBytes 
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxRequestBytes
 	}
-	return &Service{gen: gen, courses: courses, now: now, log: log, maxBytes: maxBytes}
+	return &Service{gen: gen, courses: courses, now: now, log: log, maxBytes: maxBytes,
+		exchanges: sync.Pool{New: func() any { return new(exchange) }}}
 }
 
 // APIRequest is the JSON body of POST /v1/sessions.
@@ -57,104 +62,92 @@ type APIRequest struct {
 // DecodeRequest reads and checks a session request body. Errors are
 // *FieldError, or *http.MaxBytesError for a body over the limit.
 func DecodeRequest(r io.Reader) (*APIRequest, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var req APIRequest
-	if err := dec.Decode(&req); err != nil {
-		return nil, decodeError(err)
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, readError(err)
 	}
-	if dec.More() {
-		return nil, fieldErr("body", "has more than one JSON value")
+	req := new(APIRequest)
+	var reviews []Review
+	var hashes []uint64
+	if err := decodeRequest(data, req, &reviews, &hashes); err != nil {
+		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fieldErr("body", "has data after the JSON object")
+	return req, nil
+}
+
+// decodeRequest decodes and checks data into req, reusing req's slices,
+// reviews for the histories and hashes for checking the words. The
+// request's strings share data's memory.
+func decodeRequest(data []byte, req *APIRequest, reviews *[]Review, hashes *[]uint64) error {
+	d := newDecoder(data, *reviews)
+	err := d.request(req)
+	*reviews = d.reviews
+	if err != nil {
+		return err
 	}
 	switch {
 	case req.Course == "":
-		return nil, fieldErr("course", "is required")
+		return fieldErr("course", "is required")
 	case req.Skill == "":
-		return nil, fieldErr("skill", "is required (a skill Id, or %q)", Practice)
+		return fieldErr("skill", "is required (a skill Id, or %q)", Practice)
 	case req.Length < 0 || req.Length > MaxLength:
-		return nil, fieldErr("length", "must be between 1 and %d, got %d", MaxLength, req.Length)
+		return fieldErr("length", "must be between 1 and %d, got %d", MaxLength, req.Length)
 	}
 	if req.Now != "" {
 		if _, err := time.Parse(time.RFC3339Nano, req.Now); err != nil {
-			return nil, fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
+			return fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
 		}
 	}
-	if err := req.User.Validate(); err != nil {
-		return nil, err
-	}
-	return &req, nil
+	return req.User.validate(hashes)
 }
 
-func decodeError(err error) error {
+// readError is the error for a body that could not be read.
+func readError(err error) error {
 	var maxErr *http.MaxBytesError
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	var timeErr *time.ParseError
-	switch {
-	case errors.As(err, &maxErr):
+	if errors.As(err, &maxErr) {
 		return maxErr
-	case errors.As(err, &typeErr):
-		field := typeErr.Field
-		if field == "" {
-			field = "body"
-		}
-		return fieldErr(field, "must be %s, got JSON %s", typeName(typeErr), typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return fieldErr("body", "is not valid JSON at byte %d: %v", syntaxErr.Offset, syntaxErr)
-	case errors.As(err, &timeErr):
-		return fieldErr("user.words", "has a time that is not RFC 3339: %q", timeErr.Value)
-	case errors.Is(err, io.EOF):
-		return fieldErr("body", "is empty; expected a JSON object")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return fieldErr("body", "ends in the middle of the JSON object")
 	}
-	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return fieldErr(strings.Trim(f, `"`), "is not a field of the request")
-	}
-	return fieldErr("body", "%v", err)
-}
-
-func typeName(e *json.UnmarshalTypeError) string {
-	if e.Type == nil {
-		return "another type"
-	}
-	switch e.Type.Kind().String() {
-	case "int", "int64", "uint64", "int32", "uint8":
-		return "an integer"
-	case "float64":
-		return "a number"
-	case "string":
-		return "a string"
-	case "bool":
-		return "true or false"
-	case "slice":
-		return "an array"
-	case "struct", "map":
-		return "an object"
-	}
-	return e.Type.String()
+	return fieldErr("body", "could not be read: %v", err)
 }
 
 // Generate serves one decoded request.
-func (s *Service) Generate(req *APIRequest) (*Session, error) {
+func (s *Service) Generate(req *APIRequest) (*Session, error) { return s.generate(req, false) }
+
+// generate serves a request; valid says its user state is checked.
+func (s *Service) generate(req *APIRequest, valid bool) (*Session, error) {
 	e, ok := s.courses.Get(req.Course)
 	if !ok {
 		return nil, fieldErr("course", "unknown course %q", req.Course)
 	}
 	now := s.now()
 	if req.Now != "" {
-		now, _ = time.Parse(time.RFC3339Nano, req.Now) // checked by DecodeRequest
+		var err error
+		if now, err = time.Parse(time.RFC3339Nano, req.Now); err != nil {
+			return nil, fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
+		}
 	}
-	sess, err := s.gen.Generate(e.Course, Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User})
+	sess, err := s.gen.generate(e.Course, &Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User}, valid)
 	if err != nil {
 		return nil, err
 	}
 	sess.CourseVersion = strconv.FormatInt(e.Manifest.Version, 10)
 	return sess, nil
 }
+
+// exchange is the memory of one request and its answer, reused through a
+// pool: the body, the decoded request (whose strings share the body) and
+// the encoded answer. Nothing decoded from a body outlives its request.
+type exchange struct {
+	body    bytes.Buffer
+	req     APIRequest
+	reviews []Review
+	hashes  []uint64
+	out     []byte
+}
+
+// Exchanges bigger than this are not kept for reuse, so that one large
+// request does not pin its memory.
+const maxPooledBytes = 1 << 20
 
 func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -163,10 +156,30 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, http.StatusUnsupportedMediaType, "header Content-Type", "must be application/json, got "+ct)
 		return
 	}
-	req, err := DecodeRequest(http.MaxBytesReader(w, r.Body, s.maxBytes))
+	x := s.exchanges.Get().(*exchange)
+	defer s.release(x)
+	x.body.Reset()
+	if n := r.ContentLength; n > 0 && n <= s.maxBytes {
+		x.body.Grow(int(n) + bytes.MinRead)
+	}
+	_, err := x.body.ReadFrom(http.MaxBytesReader(w, r.Body, s.maxBytes))
+	if err != nil {
+		err = readError(err)
+	} else {
+		err = decodeRequest(x.body.Bytes(), &x.req, &x.reviews, &x.hashes)
+	}
 	var sess *Session
 	if err == nil {
-		sess, err = s.Generate(req)
+		sess, err = s.generate(&x.req, true)
+	}
+	if err == nil {
+		x.out, err = appendSession(x.out[:0], sess)
+		if err != nil {
+			s.observe(start, nil, "internal")
+			s.log.Error("encode session", "err", err)
+			writeProblem(w, http.StatusInternalServerError, "", "the session could not be encoded")
+			return
+		}
 	}
 	if err != nil {
 		var fe *FieldError
@@ -185,17 +198,21 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	data, err := json.Marshal(sess)
-	if err != nil {
-		s.observe(start, nil, "internal")
-		s.log.Error("encode session", "err", err)
-		writeProblem(w, http.StatusInternalServerError, "", "the session could not be encoded")
+	s.observe(start, sess, "")
+	x.out = append(x.out, '\n')
+	h := w.Header()
+	h["Content-Type"] = contentTypeJSON
+	h["Content-Length"] = []string{strconv.Itoa(len(x.out))}
+	_, _ = w.Write(x.out) // a client gone away is not our error
+}
+
+var contentTypeJSON = []string{"application/json"}
+
+func (s *Service) release(x *exchange) {
+	if x.body.Cap() > maxPooledBytes || cap(x.out) > maxPooledBytes || cap(x.req.User.Words) > maxPooledBytes/64 {
 		return
 	}
-	s.observe(start, sess, "")
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Content-Length", strconv.Itoa(len(data)+1))
-	_, _ = w.Write(append(data, '\n')) // a client gone away is not our error
+	s.exchanges.Put(x)
 }
 
 // Problem is an RFC 9457 problem details object, with the request field

@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -109,9 +112,20 @@ func TestPostSessionErrors(t *testing.T) {
 		{"bad now", "application/json", `{"course":"owl-demo","skill":"101","now":"yesterday","user":{}}`, 400, "now"},
 		{"unknown field", "application/json", `{"course":"owl-demo","skill":"101","colour":"red","user":{}}`, 400, "colour"},
 		{"bad grade", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":9}]}]}}`, 400, "user.words[0].history[0].grade"},
-		{"grade not a number", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":"good"}]}]}}`, 400, "user.words.history.grade"},
-		{"bad review time", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"May 1st","grade":3}]}]}}`, 400, "user.words"},
+		{"grade not a number", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":"good"}]}]}}`, 400, "user.words[0].history[0].grade"},
+		{"grade not an integer", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"a"},{"word":"hola","history":[{"at":"2026-05-01T09:00:00Z","grade":2.5}]}]}}`, 400, "user.words[1].history[0].grade"},
+		{"bad review time", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","history":[{"at":"May 1st","grade":3}]}]}}`, 400, "user.words[0].history[0].at"},
+		{"bad last time", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","last":"2026-02-30T09:00:00Z"}]}}`, 400, "user.words[0].last"},
+		{"stability not a number", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","stability":"high"}]}}`, 400, "user.words[0].stability"},
+		{"word not an object", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":["hola"]}}`, 400, "user.words[0]"},
+		{"unknown word field", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":[{"word":"hola","colour":"red"}]}}`, 400, "user.words[0].colour"},
+		{"unknown user field", "application/json", `{"course":"owl-demo","skill":"101","user":{"name":"ana"}}`, 400, "user.name"},
+		{"setting not a bool", "application/json", `{"course":"owl-demo","skill":"101","user":{"settings":{"listening_off":"yes"}}}`, 400, "user.settings.listening_off"},
+		{"negative seed", "application/json", `{"course":"owl-demo","skill":"101","seed":-1,"user":{}}`, 400, "seed"},
 		{"words not a list", "application/json", `{"course":"owl-demo","skill":"101","user":{"words":{}}}`, 400, "user.words"},
+		{"not an object", "application/json", `[1,2]`, 400, "body"},
+		{"bad number", "application/json", `{"course":"owl-demo","skill":"101","length":01,"user":{}}`, 400, "body"},
+		{"control character", "application/json", "{\"course\":\"owl\u0001\",\"skill\":\"101\"}", 400, "body"},
 		{"not JSON", "application/json", `{"course":`, 400, "body"},
 		{"empty", "application/json", ``, 400, "body"},
 		{"two values", "application/json", `{"course":"owl-demo","skill":"101"} {}`, 400, "body"},
@@ -252,4 +266,71 @@ func FuzzDecodeRequest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestConcurrentRequests posts different learners at once: the server
+// reuses request memory between requests, and no answer may show another
+// request's data (run with -race too).
+func TestConcurrentRequests(t *testing.T) {
+	c := demoCourse(t)
+	srv := startServer(t, c, 0)
+	rng := rand.New(rand.NewPCG(8, 9))
+	type exchange struct {
+		body string
+		want []byte
+	}
+	var xs []exchange
+	for i := range 12 {
+		u := randomUser(rng, c)
+		u.ID = fmt.Sprint("learner-", i)
+		body, err := json.Marshal(APIRequest{Course: "owl-demo", Skill: c.Skills[i%len(c.Skills)].ID, Length: 5 + i, Seed: uint64(i), Now: now.Format(time.RFC3339), User: u})
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, _, want := post(t, srv.URL, "application/json", string(body))
+		if status != http.StatusOK {
+			t.Fatalf("status %d: %s", status, want)
+		}
+		xs = append(xs, exchange{string(body), want})
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			for k := range 30 {
+				x := xs[(w*7+k)%len(xs)]
+				status, _, got := post(t, srv.URL, "application/json", x.body)
+				if status != http.StatusOK || !bytes.Equal(got, x.want) {
+					t.Errorf("concurrent answer differs from the answer alone:\n%s\n%s", got, x.want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestDecodeAllocations keeps request decoding allocation-free per word:
+// the body's strings are shared, histories share one arena.
+func TestDecodeAllocations(t *testing.T) {
+	c := demoCourse(t)
+	var u User
+	for _, sk := range c.Skills {
+		for _, text := range itemsOf(&sk) {
+			if !slices.ContainsFunc(u.Words, func(w WordState) bool { return w.Word == text }) {
+				u.Words = append(u.Words, WordState{Word: text, History: []Review{{At: now, Grade: 3}}})
+			}
+		}
+	}
+	body, _ := json.Marshal(APIRequest{Course: "owl-demo", Skill: "101", Now: now.Format(time.RFC3339), User: u})
+	var req APIRequest
+	var reviews []Review
+	var hashes []uint64
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := decodeRequest(body, &req, &reviews, &hashes); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 2 {
+		t.Errorf("%v allocations to decode a request of %d words again, want at most 2", allocs, len(u.Words))
+	}
 }

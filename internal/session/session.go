@@ -6,9 +6,11 @@ package session
 
 import (
 	"fmt"
+	"hash/maphash"
 	"time"
 
 	"github.com/owlstack/owl/internal/course"
+	"github.com/owlstack/owl/internal/course/snapshot"
 	"github.com/owlstack/owl/internal/memory"
 )
 
@@ -88,6 +90,10 @@ type Session struct {
 	// ShortBy is how many challenges fewer than asked the course could
 	// offer.
 	ShortBy int `json:"short_by,omitempty"`
+
+	// course is the course the session was generated from, whose cache
+	// has the JSON of its challenges.
+	course *snapshot.Course
 }
 
 // Item is one challenge of a session with the reason it was chosen.
@@ -100,6 +106,10 @@ type Item struct {
 	Reason Reason
 	// Why is the reason's text when the item was read from JSON.
 	Why string
+
+	// ref locates the challenge in the course when fromCourse is set.
+	ref        snapshot.ChallengeRef
+	fromCourse bool
 }
 
 // FieldError is a request that cannot be served because of one field.
@@ -118,19 +128,34 @@ func fieldErr(field, format string, args ...any) *FieldError {
 // Validate checks the user state: words named, at most once, histories in
 // order with valid grades.
 func (u *User) Validate() error {
+	var hashes []uint64
+	return u.validate(&hashes)
+}
+
+// validate is Validate with scratch space for a hash set of the words.
+func (u *User) validate(set *[]uint64) error {
 	if u.Settings.Length < 0 || u.Settings.Length > MaxLength {
 		return fieldErr("user.settings.length", "must be between 0 and %d, got %d", MaxLength, u.Settings.Length)
 	}
-	seen := make(map[string]struct{}, len(u.Words))
+	// Repeated words are found with an open-addressing set of hashes of
+	// the words, quicker than a map of strings; only when two hashes are
+	// equal does a map find the first repeat, so that errors come in the
+	// order of the words.
+	var seen map[string]struct{}
+	if !distinctHashes(u.Words, set) {
+		seen = make(map[string]struct{}, len(u.Words))
+	}
 	for i := range u.Words {
 		w := &u.Words[i]
 		if w.Word == "" {
 			return fieldErr(fmt.Sprintf("user.words[%d].word", i), "is empty")
 		}
-		if _, dup := seen[w.Word]; dup {
-			return fieldErr(fmt.Sprintf("user.words[%d].word", i), "%q appears twice", w.Word)
+		if seen != nil {
+			if _, dup := seen[w.Word]; dup {
+				return fieldErr(fmt.Sprintf("user.words[%d].word", i), "%q appears twice", w.Word)
+			}
+			seen[w.Word] = struct{}{}
 		}
-		seen[w.Word] = struct{}{}
 		if len(w.History) > MaxReviewsPerWord {
 			return fieldErr(fmt.Sprintf("user.words[%d].history", i), "has %d reviews, at most %d are accepted", len(w.History), MaxReviewsPerWord)
 		}
@@ -153,4 +178,33 @@ func (u *User) Validate() error {
 		}
 	}
 	return nil
+}
+
+// distinctHashes reports whether the words' texts have distinct hashes
+// (so distinct texts), using set as the table.
+func distinctHashes(words []WordState, set *[]uint64) bool {
+	size := 16
+	for size < 2*len(words) {
+		size *= 2
+	}
+	if cap(*set) < size {
+		*set = make([]uint64, size)
+	}
+	t := (*set)[:size]
+	clear(t)
+	seed := maphash.MakeSeed()
+	mask := uint64(size - 1)
+	for i := range words {
+		h := maphash.String(seed, words[i].Word) | 1 // 0 marks an empty slot
+		for j := h & mask; ; j = (j + 1) & mask {
+			if t[j] == 0 {
+				t[j] = h
+				break
+			}
+			if t[j] == h {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -63,6 +63,7 @@ func appendSpan(b []byte, s *Span) ([]byte, error) {
 	b = strconv.AppendInt(b, s.RespBytes, 10)
 	b = appendOptString(b, `,"content_type":`, s.ContentType)
 	b = appendOptString(b, `,"encoding":`, s.Encoding)
+	b = appendOptString(b, `,"accept_encoding":`, s.AcceptEncoding)
 	b = appendOptString(b, `,"fingerprint":`, s.Fingerprint)
 	b = appendOptString(b, `,"error":`, s.Error)
 	if len(s.Attrs) > 0 {

@@ -47,7 +47,7 @@ func TestWriterWritesWhatEncodingJSONWrites(t *testing.T) {
 		{Root: "1-67891233-abcdef012345678912345678", TraceID: "67891233abcdef012345678912345678", Spans: []Span{
 			{SpanID: "a", Kind: KindLB, Service: "app/x/y", Status: 200, Start: t0, DurationUS: 100},
 			{SpanID: "b", ParentID: "a", Kind: KindServer, Service: "svc", Caller: "api", Peer: "p:80", Method: "GET", Route: "GET /x/{id}", Path: "/x/1",
-				Status: -1, Start: t0.Add(123456789), DurationUS: -5, ReqBytes: 1 << 50, RespBytes: 7, ContentType: "text/plain", Encoding: "gzip",
+				Status: -1, Start: t0.Add(123456789), DurationUS: -5, ReqBytes: 1 << 50, RespBytes: 7, ContentType: "text/plain", Encoding: "gzip", AcceptEncoding: "gzip, br",
 				Fingerprint: "f", Error: "server_error", Attrs: map[string]string{"z": "1", "a": every.String(), "m": ""}, Orphan: true, MissingParent: "q", SkewUS: -3},
 			{SpanID: every.String(), Kind: KindClient, Service: "s", Start: t0.Add(100 * time.Millisecond)},
 			{SpanID: "c", Start: time.Date(1999, 12, 31, 23, 59, 59, 1, paris), Attrs: map[string]string{}},

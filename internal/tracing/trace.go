@@ -14,11 +14,11 @@ import (
 	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"slices"
 	"time"
+	"unsafe"
 )
 
 // Span kinds.
@@ -39,20 +39,24 @@ type Span struct {
 	// Caller is the calling service as the call named it.
 	Caller string `json:"caller,omitempty"`
 	// Peer is the host a client span called.
-	Peer        string            `json:"peer,omitempty"`
-	Method      string            `json:"method,omitempty"`
-	Route       string            `json:"route,omitempty"`
-	Path        string            `json:"path,omitempty"`
-	Status      int               `json:"status"`
-	Start       time.Time         `json:"start"`
-	DurationUS  int64             `json:"duration_us"`
-	ReqBytes    int64             `json:"req_bytes"`
-	RespBytes   int64             `json:"resp_bytes"`
-	ContentType string            `json:"content_type,omitempty"`
-	Encoding    string            `json:"encoding,omitempty"`
-	Fingerprint string            `json:"fingerprint,omitempty"`
-	Error       string            `json:"error,omitempty"`
-	Attrs       map[string]string `json:"attrs,omitempty"`
+	Peer        string    `json:"peer,omitempty"`
+	Method      string    `json:"method,omitempty"`
+	Route       string    `json:"route,omitempty"`
+	Path        string    `json:"path,omitempty"`
+	Status      int       `json:"status"`
+	Start       time.Time `json:"start"`
+	DurationUS  int64     `json:"duration_us"`
+	ReqBytes    int64     `json:"req_bytes"`
+	RespBytes   int64     `json:"resp_bytes"`
+	ContentType string    `json:"content_type,omitempty"`
+	Encoding    string    `json:"encoding,omitempty"`
+	// AcceptEncoding is the request's Accept-Encoding, as the access log
+	// of the span's service recorded it ("" when it had none or the log
+	// does not say).
+	AcceptEncoding string            `json:"accept_encoding,omitempty"`
+	Fingerprint    string            `json:"fingerprint,omitempty"`
+	Error          string            `json:"error,omitempty"`
+	Attrs          map[string]string `json:"attrs,omitempty"`
 	// Orphan marks a span whose parent is not in the logs (a missing hop);
 	// it is attached to the root, and MissingParent keeps the id it named.
 	Orphan        bool   `json:"orphan,omitempty"`
@@ -192,6 +196,7 @@ type Reader struct {
 	sc   *bufio.Scanner
 	name string
 	line int
+	in   interner
 }
 
 // NewReader reads traces from r; name is used in errors (file:line).
@@ -210,7 +215,8 @@ func (r *Reader) Next() (*Trace, error) {
 			continue
 		}
 		var t Trace
-		if err := json.Unmarshal(b, &t); err != nil {
+		// The decoder copies what it keeps: the line is only looked at.
+		if err := decodeTrace(unsafe.String(unsafe.SliceData(b), len(b)), &t, &r.in); err != nil {
 			return nil, fmt.Errorf("%s:%d: not an owl trace: %w", r.name, r.line, err)
 		}
 		if t.Root == "" || len(t.Spans) == 0 {

@@ -118,13 +118,12 @@ func challengeToProto(ch course.Challenge) *pb.Challenge {
 	return pc
 }
 
-// fromProto rebuilds the course and its challenges from a payload. It
-// returns an error, never panics, on payloads that do not fit together.
-func fromProto(p *pb.Payload) (*course.Course, []course.SkillChallenges, error) {
-	d := decoder{strs: make(map[string]string)}
-	pc := p.GetCourse()
+func newDecoder() *decoder { return &decoder{strs: make(map[string]string)} }
+
+// course rebuilds the course; it must have nskills skills.
+func (d *decoder) course(pc *pb.Course, nskills int) (*course.Course, error) {
 	if pc == nil {
-		return nil, nil, corrupt("payload has no course")
+		return nil, corrupt("payload has no course")
 	}
 	c := &course.Course{
 		Target:            course.Language{Name: d.s(pc.GetTarget().GetName()), Code: d.s(pc.GetTarget().GetCode())},
@@ -140,7 +139,7 @@ func fromProto(p *pb.Payload) (*course.Course, []course.SkillChallenges, error) 
 	if h := pc.Hunspell; h != nil {
 		c.Settings.Hunspell = &course.Hunspell{Source: h.Source, Target: h.Target}
 	}
-	nskills := 0
+	n := 0
 	for _, pm := range pc.Modules {
 		m := course.Module{Name: d.s(pm.Name), Dir: d.s(pm.Dir), Skills: make([]course.Skill, 0, len(pm.Skills))}
 		for _, ps := range pm.Skills {
@@ -161,68 +160,14 @@ func fromProto(p *pb.Payload) (*course.Course, []course.SkillChallenges, error) 
 				s.Dictionary[i] = course.Definition{Word: d.s(def.Word), Meanings: d.ss(def.Meanings), InTarget: def.InTarget}
 			}
 			m.Skills = append(m.Skills, s)
-			nskills++
+			n++
 		}
 		c.Modules = append(c.Modules, m)
 	}
-	if len(p.Skills) != nskills {
-		return nil, nil, corrupt("payload has challenges for %d skills, its course has %d", len(p.Skills), nskills)
+	if nskills != n {
+		return nil, corrupt("payload has challenges for %d skills, its course has %d", nskills, n)
 	}
-	skills := make([]course.SkillChallenges, len(p.Skills))
-	for i, ps := range p.Skills {
-		sc := course.SkillChallenges{ID: d.s(ps.Id), Levels: int(ps.Levels), Challenges: make([]course.Challenge, 0, len(ps.Challenges))}
-		for j, pch := range ps.Challenges {
-			ch, err := d.challenge(pch)
-			if err != nil {
-				return nil, nil, corrupt("skill %d challenge %d: %v", i, j, err)
-			}
-			sc.Challenges = append(sc.Challenges, ch)
-		}
-		skills[i] = sc
-	}
-	return c, skills, nil
-}
-
-func (d *decoder) challenge(pc *pb.Challenge) (course.Challenge, error) {
-	meta := course.Meta{ID: pc.Id, Priority: int(pc.Priority), Group: d.s(pc.Group), Words: ints(pc.Words), Phrases: ints(pc.Phrases), Terms: d.ss(pc.Terms)}
-	switch k := pc.Kind.(type) {
-	case *pb.Challenge_Cards:
-		c := k.Cards
-		return &course.Cards{Type: course.TypeCards, Pictures: d.ss(c.Pictures), FormInTargetLanguage: d.s(c.FormInTargetLanguage), MeaningInSourceLanguage: d.s(c.MeaningInSourceLanguage), Meta: meta}, nil
-	case *pb.Challenge_Options:
-		c := k.Options
-		return &course.Options{Type: course.TypeOptions, FormInTargetLanguage: d.s(c.FormInTargetLanguage), MeaningInSourceLanguage: d.s(c.MeaningInSourceLanguage), Audio: d.s(c.Audio), Distractors: d.ss(c.Distractors), Meta: meta}, nil
-	case *pb.Challenge_ShortInput:
-		c := k.ShortInput
-		return &course.ShortInput{Type: course.TypeShortInput, Pictures: d.ss(c.Pictures), FormInTargetLanguage: d.ss(c.FormInTargetLanguage), Phrase: d.defs(c.Phrase), Meta: meta}, nil
-	case *pb.Challenge_Listening:
-		c := k.Listening
-		return &course.Listening{Type: course.TypeListening, Answer: d.s(c.Answer), Meaning: d.s(c.Meaning), Audio: d.s(c.Audio), Meta: meta}, nil
-	case *pb.Challenge_Chips:
-		c := k.Chips
-		sol := make([][]string, len(c.Solutions))
-		for i, s := range c.Solutions {
-			sol[i] = d.ss(s.Chips)
-		}
-		return &course.Chips{Type: course.TypeChips, TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Phrase: d.defs(c.Phrase), Chips: d.ss(c.Chips), Solutions: sol, FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
-	case *pb.Challenge_ReverseTranslation:
-		c := k.ReverseTranslation
-		return &course.ReverseTranslation{Type: course.TypeReverseTranslation, TranslatesToSourceLanguage: c.TranslatesToSourceLanguage, Prompt: d.s(c.Prompt), Phrase: d.defs(c.Phrase), Answers: d.ss(c.Answers), FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
-	case *pb.Challenge_MissingWord:
-		c := k.MissingWord
-		return &course.MissingWord{Type: course.TypeMissingWord, Before: d.s(c.Before), After: d.s(c.After), Answer: d.s(c.Answer), Choices: d.ss(c.Choices), Meaning: d.s(c.Meaning), FormattedSolution: d.s(c.FormattedSolution), Meta: meta}, nil
-	case *pb.Challenge_Speaking:
-		c := k.Speaking
-		return &course.Speaking{Type: course.TypeSpeaking, Phrase: d.s(c.Phrase), Meaning: d.s(c.Meaning), Answers: d.ss(c.Answers), Audio: d.s(c.Audio), Meta: meta}, nil
-	case *pb.Challenge_MatchPairs:
-		pairs := make([]course.Pair, len(k.MatchPairs.Pairs))
-		for i, p := range k.MatchPairs.Pairs {
-			pairs[i] = course.Pair{Target: d.s(p.Target), Source: d.s(p.Source)}
-		}
-		return &course.MatchPairs{Type: course.TypeMatchPairs, Pairs: pairs, Meta: meta}, nil
-	default:
-		return nil, fmt.Errorf("challenge %q has no known type (written by a newer owl?)", pc.Id)
-	}
+	return c, nil
 }
 
 // decoder rebuilds course values from a payload, sharing one copy of each

@@ -1,6 +1,11 @@
 package snapshot
 
 import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
 	"github.com/owlstack/owl/internal/course"
 	pb "github.com/owlstack/owl/internal/course/snapshot/snapshotpb"
 	"github.com/owlstack/owl/internal/memory"
@@ -38,6 +43,13 @@ type Skill struct {
 	// the skill, the indexes in Challenges of the challenges made from it.
 	WordChallenges   [][]int32
 	PhraseChallenges [][]int32
+	// SameID gives, for each challenge, the index of the skill's first
+	// challenge with the same id (a repeated word or phrase makes the same
+	// challenge twice), so that duplicates compare as integers.
+	SameID []int32
+
+	// encoded caches the JSON of each challenge, filled on first use.
+	encoded []atomic.Pointer[[]byte]
 }
 
 // ChallengeRef locates a challenge in a compiled course.
@@ -69,8 +81,17 @@ func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges)
 				WordChallenges:   make([][]int32, len(sk.Words)),
 				PhraseChallenges: make([][]int32, len(sk.Phrases)),
 			}
+			skill.SameID = make([]int32, len(sc.Challenges))
+			skill.encoded = make([]atomic.Pointer[[]byte], len(sc.Challenges))
+			firstByID := make(map[string]int32, len(sc.Challenges))
 			for ci, ch := range sc.Challenges {
 				meta := ch.Metadata()
+				first, ok := firstByID[meta.ID]
+				if !ok {
+					first = int32(ci)
+					firstByID[meta.ID] = first
+				}
+				skill.SameID[ci] = first
 				for _, w := range meta.Words {
 					if w >= 0 && w < len(skill.WordChallenges) {
 						skill.WordChallenges[w] = append(skill.WordChallenges[w], int32(ci))
@@ -88,6 +109,7 @@ func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges)
 			out.skillByID[sk.ID] = int32(i)
 			out.Skills = append(out.Skills, skill)
 			i++
+			runtime.Gosched() // a server indexes new versions while it serves
 		}
 	}
 	out.Items = newItems(out)
@@ -110,6 +132,23 @@ func (c *Course) ChallengesForTerm(term string) []ChallengeRef { return c.byTerm
 // Challenge returns the challenge at ref.
 func (c *Course) Challenge(ref ChallengeRef) course.Challenge {
 	return c.Skills[ref.Skill].Challenges[ref.Challenge]
+}
+
+// ChallengeJSON returns the JSON encoding of the challenge at ref, as
+// json.Marshal writes it. It is encoded once per loaded course and shared:
+// callers must not modify it.
+func (c *Course) ChallengeJSON(ref ChallengeRef) ([]byte, error) {
+	sk := &c.Skills[ref.Skill]
+	slot := &sk.encoded[ref.Challenge]
+	if b := slot.Load(); b != nil {
+		return *b, nil
+	}
+	b, err := json.Marshal(sk.Challenges[ref.Challenge])
+	if err != nil {
+		return nil, fmt.Errorf("encode challenge %s: %w", sk.Challenges[ref.Challenge].Metadata().ID, err)
+	}
+	slot.Store(&b) // concurrent encoders store equal bytes
+	return b, nil
 }
 
 // Summarize counts the modules, skills, words, phrases and challenges by type.
@@ -139,25 +178,6 @@ func Compile(h Header, c *course.Course, challenges []course.SkillChallenges) ([
 	return Encode(h, toProto(c, challenges))
 }
 
-// Load verifies and decodes a snapshot file into a course ready to serve.
-func Load(data []byte) (*Course, error) {
-	h, p, err := Decode(data)
-	if err != nil {
-		return nil, err
-	}
-	c, challenges, err := fromProto(p)
-	if err != nil {
-		return nil, err
-	}
-	hlr, err := hlrFromProto(p.GetHlr())
-	if err != nil {
-		return nil, err
-	}
-	out := NewCourse(h, c, challenges)
-	out.HLR = hlr
-	return out, nil
-}
-
 // ItemRef locates a word or phrase of a compiled course.
 type ItemRef struct {
 	Skill int32
@@ -176,6 +196,12 @@ type Items struct {
 	// first taught: the item itself, or an earlier copy (courses repeat
 	// words and phrases).
 	words, phrases [][]ItemRef
+	// base is the dense id of each skill's first word; its phrases follow
+	// its words. canon maps a dense id to the dense id of where the item's
+	// text is first taught.
+	base  []int32
+	nword []int32
+	canon []int32
 }
 
 // Lookup returns where the word or phrase with main text text is first
@@ -195,6 +221,23 @@ func (ix *Items) Canon(r ItemRef) ItemRef {
 
 // Len returns the number of distinct texts.
 func (ix *Items) Len() int { return len(ix.byText) }
+
+// Count returns the number of words and phrases of the course, repeats
+// included: dense ids run from 0 to Count()-1.
+func (ix *Items) Count() int { return len(ix.canon) }
+
+// ID returns the dense id of the item at r, for bitsets over the items of
+// a course.
+func (ix *Items) ID(r ItemRef) int32 {
+	id := ix.base[r.Skill] + r.Index
+	if r.Phrase {
+		id += ix.nword[r.Skill]
+	}
+	return id
+}
+
+// CanonID returns the dense id of Canon(r).
+func (ix *Items) CanonID(r ItemRef) int32 { return ix.canon[ix.ID(r)] }
 
 func newItems(c *Course) *Items {
 	n := 0
@@ -230,6 +273,22 @@ func newItems(c *Course) *Items {
 			ps[p] = ix.canonOf(sk.Phrases[p].Target, ItemRef{Skill: int32(s), Index: int32(p), Phrase: true})
 		}
 		ix.words, ix.phrases = append(ix.words, ws), append(ix.phrases, ps)
+	}
+	ix.base = make([]int32, len(c.Skills))
+	ix.nword = make([]int32, len(c.Skills))
+	ix.canon = make([]int32, n)
+	id := int32(0)
+	for s := range c.Skills {
+		ix.base[s], ix.nword[s] = id, int32(len(ix.words[s]))
+		id += int32(len(ix.words[s]) + len(ix.phrases[s]))
+	}
+	for s := range c.Skills {
+		for w, r := range ix.words[s] {
+			ix.canon[ix.base[s]+int32(w)] = ix.ID(r)
+		}
+		for p, r := range ix.phrases[s] {
+			ix.canon[ix.base[s]+ix.nword[s]+int32(p)] = ix.ID(r)
+		}
 	}
 	return ix
 }

@@ -162,17 +162,9 @@ func Decode(data []byte) (*Header, *snapshotpb.Payload, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(uint64(h.UncompressedSize)+1))
+	raw, err := decompress(h, compressed, nil)
 	if err != nil {
 		return nil, nil, err
-	}
-	defer dec.Close()
-	raw, err := dec.DecodeAll(compressed, make([]byte, 0, h.UncompressedSize))
-	if err != nil {
-		return nil, nil, corrupt("decompress payload: %v", err)
-	}
-	if int64(len(raw)) != h.UncompressedSize {
-		return nil, nil, corrupt("payload decompresses to %d bytes, header says %d", len(raw), h.UncompressedSize)
 	}
 	var p snapshotpb.Payload
 	if err := proto.Unmarshal(raw, &p); err != nil {

@@ -53,8 +53,9 @@ type Call struct {
 	// Encoding is the response's Content-Encoding ("" uncompressed), by
 	// the callee's log when there is one.
 	Encoding string
-	// AcceptEncoding is the request's Accept-Encoding when the logs carry
-	// it (the "accept_encoding" attribute); "" when unknown.
+	// AcceptEncoding is the request's Accept-Encoding as the callee's log
+	// (else the caller's, else an "accept_encoding" attribute) recorded
+	// it; "identity" when logs that record it show none, "" when unknown.
 	AcceptEncoding string
 	// Parent is the caller's serving span: calls with the same Parent come
 	// from one invocation of one handler.
@@ -106,6 +107,15 @@ func Calls(t *tracing.Trace, split string) []Call {
 			a = servingAttrs(i)
 		}
 		return name(sp[i].Service, a)
+	}
+	// Logs that record Accept-Encoding record it on every request; a call
+	// without one in such a trace had no Accept-Encoding header at all.
+	traceAE := false
+	for i := range sp {
+		if sp[i].AcceptEncoding != "" {
+			traceAE = true
+			break
+		}
 	}
 	var calls []Call
 	answered := make([]bool, len(sp)) // client and lb spans with a server below
@@ -177,7 +187,7 @@ func Calls(t *tracing.Trace, split string) []Call {
 		if cs.Kind == tracing.KindClient {
 			c.Attrs = mergeAttrs(servingAttrs(call), c.Attrs)
 		}
-		c.AcceptEncoding = c.Attrs["accept_encoding"]
+		c.AcceptEncoding = acceptEncoding(traceAE, c.Attrs, s.AcceptEncoding, cs.AcceptEncoding)
 		calls = append(calls, c)
 	}
 	for i := range sp {
@@ -199,10 +209,28 @@ func Calls(t *tracing.Trace, split string) []Call {
 		if c.Callee == "" {
 			c.Callee, c.CalleeKind = Unknown, KindUnknown
 		}
-		c.AcceptEncoding = c.Attrs["accept_encoding"]
+		c.AcceptEncoding = acceptEncoding(traceAE, c.Attrs, s.AcceptEncoding)
 		calls = append(calls, c)
 	}
 	return calls
+}
+
+// acceptEncoding is a call's Accept-Encoding from the first of its spans
+// that recorded one, or its attributes; when other spans of the trace
+// record it and these do not, the request had none: "identity".
+func acceptEncoding(traceAE bool, attrs map[string]string, spans ...string) string {
+	for _, ae := range spans {
+		if ae != "" {
+			return ae
+		}
+	}
+	if ae := attrs["accept_encoding"]; ae != "" {
+		return ae
+	}
+	if traceAE {
+		return "identity"
+	}
+	return ""
 }
 
 // callerOf names a caller known only by the Caller field (it has no span,

@@ -37,7 +37,7 @@ func attrsSize(m map[string]string) int64 {
 func (n *node) size() int64 {
 	s := &n.span
 	sz := nodeOverhead + len(s.SpanID) + len(s.Kind) + len(s.Service) + len(s.Caller) + len(s.Peer) + len(s.Method) + len(s.Route) +
-		len(s.Path) + len(s.ContentType) + len(s.Encoding) + len(s.Fingerprint) + len(s.Error) + len(n.self) + len(n.parent)
+		len(s.Path) + len(s.ContentType) + len(s.Encoding) + len(s.AcceptEncoding) + len(s.Fingerprint) + len(s.Error) + len(n.self) + len(n.parent)
 	return int64(sz) + attrsSize(s.Attrs)
 }
 
@@ -49,7 +49,7 @@ func appendNode(b []byte, n *node) []byte {
 	b = append(b, 0, 0, 0, 0, 0) // room for the length, fixed below
 	b = append(b, n.trace[:]...)
 	s := &n.span
-	for _, v := range [...]string{s.SpanID, s.Kind, s.Service, s.Caller, s.Peer, s.Method, s.Route, s.Path, s.ContentType, s.Encoding, s.Fingerprint, s.Error, n.self, n.parent} {
+	for _, v := range [...]string{s.SpanID, s.Kind, s.Service, s.Caller, s.Peer, s.Method, s.Route, s.Path, s.ContentType, s.Encoding, s.AcceptEncoding, s.Fingerprint, s.Error, n.self, n.parent} {
 		b = binary.AppendUvarint(b, uint64(len(v)))
 		b = append(b, v...)
 	}
@@ -114,7 +114,7 @@ func decodeNode(b []byte, n *node) error {
 	d := decoder{s: string(b[16:])}
 	s := &n.span
 	*s = tracing.Span{}
-	for _, p := range [...]*string{&s.SpanID, &s.Kind, &s.Service, &s.Caller, &s.Peer, &s.Method, &s.Route, &s.Path, &s.ContentType, &s.Encoding, &s.Fingerprint, &s.Error, &n.self, &n.parent} {
+	for _, p := range [...]*string{&s.SpanID, &s.Kind, &s.Service, &s.Caller, &s.Peer, &s.Method, &s.Route, &s.Path, &s.ContentType, &s.Encoding, &s.AcceptEncoding, &s.Fingerprint, &s.Error, &n.self, &n.parent} {
 		*p = d.str()
 	}
 	s.Status = int(d.int())

@@ -17,7 +17,7 @@ func sampleNode() node {
 		span: tracing.Span{
 			SpanID: "53995c3f42cd8ad8", Kind: tracing.KindServer, Service: "cart", Caller: "api", Peer: "db:5432",
 			Method: "GET", Route: "GET /x/{id}", Path: "/x/é", Status: -1, Start: time.UnixMicro(1767225600123456).UTC(),
-			DurationUS: -7, ReqBytes: 1 << 62, RespBytes: -(1 << 62), ContentType: "application/json", Encoding: "gzip",
+			DurationUS: -7, ReqBytes: 1 << 62, RespBytes: -(1 << 62), ContentType: "application/json", Encoding: "gzip", AcceptEncoding: "gzip, br",
 			Fingerprint: "f", Error: "server_error", Attrs: map[string]string{"side": "new", "": ""},
 		},
 	}

@@ -512,14 +512,14 @@ func (g *gen) serve(tr *tracing.Trace, i int, start time.Time, path string, reqB
 	sp := tracing.Span{
 		SpanID: id, ParentID: parent, Kind: tracing.KindServer, Service: s.name, Caller: caller, Method: s.method, Route: s.route, Path: path,
 		Status: status, Start: start, DurationUS: end.Sub(start).Microseconds(), ReqBytes: reqBytes, RespBytes: resp,
-		ContentType: "application/json", Encoding: enc, Fingerprint: g.hash.Fingerprint(s.method, s.route, "", bodyOf(reqBytes)),
+		ContentType: "application/json", Encoding: enc, AcceptEncoding: "gzip", Fingerprint: g.hash.Fingerprint(s.method, s.route, "", bodyOf(reqBytes)),
 		Error: statusClass(status),
 	}
 	tr.Spans = append(tr.Spans, sp)
 	rec := tracectx.Record{
 		Time: start, Kind: tracectx.KindServer, Service: s.name, TraceRoot: tr.Root, Span: id, Parent: rawParent, Self: self, Caller: caller,
 		Method: s.method, Route: s.route, Path: path, Status: status, DurationUS: sp.DurationUS, TTFBUS: sp.DurationUS - 50,
-		ReqBytes: reqBytes, RespBytes: resp, ContentType: sp.ContentType, Encoding: enc, AcceptEncoding: "gzip",
+		ReqBytes: reqBytes, RespBytes: resp, ContentType: sp.ContentType, Encoding: enc, AcceptEncoding: sp.AcceptEncoding,
 		Fingerprint: sp.Fingerprint, UAHash: g.hash.Sum("owl-synth/1.0"), Error: sp.Error,
 	}
 	g.writeApp(s, &rec)
@@ -529,7 +529,7 @@ func (g *gen) serve(tr *tracing.Trace, i int, start time.Time, path string, reqB
 // call simulates caller s (serving span from) calling c at t.
 func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Time) result {
 	id := g.spanID()
-	cs := tracing.Span{SpanID: id, ParentID: from, Kind: tracing.KindClient, Service: s.name, Start: t, ContentType: "application/json"}
+	cs := tracing.Span{SpanID: id, ParentID: from, Kind: tracing.KindClient, Service: s.name, Start: t, ContentType: "application/json", AcceptEncoding: "gzip"}
 	var end time.Time
 	var res result
 	if c.to < 0 {
@@ -596,7 +596,7 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 	rec := tracectx.Record{
 		Time: t, Kind: tracectx.KindClient, Service: s.name, TraceRoot: tr.Root, Span: id, Parent: from, Peer: cs.Peer,
 		Method: cs.Method, Path: cs.Path, Status: cs.Status, DurationUS: cs.DurationUS, TTFBUS: cs.DurationUS - 20,
-		ReqBytes: cs.ReqBytes, RespBytes: cs.RespBytes, ContentType: cs.ContentType, Encoding: cs.Encoding, AcceptEncoding: "gzip",
+		ReqBytes: cs.ReqBytes, RespBytes: cs.RespBytes, ContentType: cs.ContentType, Encoding: cs.Encoding, AcceptEncoding: cs.AcceptEncoding,
 		Fingerprint: cs.Fingerprint, Error: cs.Error,
 	}
 	g.writeApp(s, &rec)
