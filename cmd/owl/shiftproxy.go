@@ -20,27 +20,29 @@ import (
 	"github.com/owlstack/owl/internal/session"
 	"github.com/owlstack/owl/internal/shift"
 	"github.com/owlstack/owl/internal/shift/shiftproxy"
+	"github.com/owlstack/owl/internal/tracectx"
 )
 
 // shiftProxyConfig configures target shift-proxy: owl's weighted, sticky
 // reverse proxy between the two sides of one shift.
 type shiftProxyConfig struct {
-	Addr           string        `yaml:"addr" help:"listen address of the proxy, its weights API (/shift-proxy/v1/weights), health and metrics"`
-	AdminAddr      string        `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
-	Shift          string        `yaml:"shift" help:"name of the shift: labels the metrics and salts the user hash"`
-	From           string        `yaml:"from" help:"URL of the side traffic moves from, e.g. http://orders.ecs.internal:8080"`
-	To             string        `yaml:"to" help:"URL of the side traffic moves to, e.g. http://orders.eks.internal:8080"`
-	FromLabel      string        `yaml:"from_label" help:"label of the from side in metrics, access logs and traces (e.g. ecs)"`
-	ToLabel        string        `yaml:"to_label" help:"label of the to side in metrics, access logs and traces (e.g. eks)"`
-	Weight         int           `yaml:"weight" help:"share of users sent to the to side at start, in basis points (0..10000)"`
-	UserHeader     string        `yaml:"user_header" help:"request header naming the user; a user stays on one side"`
-	Cookie         string        `yaml:"cookie" help:"cookie that pins requests without a user header to one side; empty picks a side per request"`
-	AdminToken     string        `yaml:"admin_token" secret:"true" help:"bearer token required to change weights through the weights API; empty makes the weights read-only"`
-	HealthPath     string        `yaml:"health_path" help:"path probed on each side to report its capacity"`
-	HealthInterval time.Duration `yaml:"health_interval" help:"time between health probes of each side"`
-	Data           string        `yaml:"data" help:"folder for the access log (<data>/logs/access.jsonl) and the trace hash key"`
-	Log            config.Log    `yaml:"log"`
-	HTTP           config.HTTP   `yaml:"http"`
+	Addr           string          `yaml:"addr" help:"listen address of the proxy, its weights API (/shift-proxy/v1/weights), health and metrics"`
+	AdminAddr      string          `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
+	Shift          string          `yaml:"shift" help:"name of the shift: labels the metrics and salts the user hash"`
+	From           string          `yaml:"from" help:"URL of the side traffic moves from, e.g. http://orders.ecs.internal:8080"`
+	To             string          `yaml:"to" help:"URL of the side traffic moves to, e.g. http://orders.eks.internal:8080"`
+	FromLabel      string          `yaml:"from_label" help:"label of the from side in metrics, access logs and traces (e.g. ecs)"`
+	ToLabel        string          `yaml:"to_label" help:"label of the to side in metrics, access logs and traces (e.g. eks)"`
+	Weight         int             `yaml:"weight" help:"share of users sent to the to side at start, in basis points (0..10000)"`
+	UserHeader     string          `yaml:"user_header" help:"request header naming the user; a user stays on one side"`
+	Cookie         string          `yaml:"cookie" help:"cookie that pins requests without a user header to one side; empty picks a side per request"`
+	AdminToken     string          `yaml:"admin_token" secret:"true" help:"bearer token required to change weights through the weights API; empty makes the weights read-only"`
+	HealthPath     string          `yaml:"health_path" help:"path probed on each side to report its capacity"`
+	HealthInterval time.Duration   `yaml:"health_interval" help:"time between health probes of each side"`
+	Data           string          `yaml:"data" help:"folder for the access log (<data>/logs/access.jsonl) and the trace hash key"`
+	Trace          tracectx.Config `yaml:"trace"`
+	Log            config.Log      `yaml:"log"`
+	HTTP           config.HTTP     `yaml:"http"`
 }
 
 func defaultShiftProxyConfig() *shiftProxyConfig {
@@ -50,7 +52,7 @@ func defaultShiftProxyConfig() *shiftProxyConfig {
 		FromLabel: "from", ToLabel: "to",
 		UserHeader: traceUserHeader, Cookie: "owl_shift",
 		HealthPath: "/healthz", HealthInterval: 5 * time.Second,
-		Data: all.Data, Log: all.Log, HTTP: all.HTTP,
+		Data: all.Data, Trace: tracectx.DefaultConfig("shift-proxy"), Log: all.Log, HTTP: all.HTTP,
 	}
 }
 
@@ -79,7 +81,7 @@ func parseSideURL(flag, s string) (*url.URL, error) {
 	return u, nil
 }
 
-func startShiftProxyTarget(_ context.Context, p *process, cfg *shiftProxyConfig) error {
+func startShiftProxyTarget(ctx context.Context, p *process, cfg *shiftProxyConfig) error {
 	if cfg.Shift == "" {
 		return errors.New("shift-proxy: --shift is required (the name of the shift)")
 	}
@@ -99,9 +101,9 @@ func startShiftProxyTarget(_ context.Context, p *process, cfg *shiftProxyConfig)
 	if err != nil {
 		return err
 	}
-	if opts.Trace, err = startTracing(p, cfg.Data); err != nil {
+	if opts.Trace, err = startTracer(ctx, p, cfg.Trace, cfg.Data); err != nil {
 		ln.Close()
-		return err
+		return fmt.Errorf("shift-proxy: %w", err)
 	}
 	proxy, err := shiftproxy.New(shiftproxy.Options{
 		Shift:          cfg.Shift,

@@ -27,6 +27,7 @@ import (
 	"github.com/owlstack/owl/internal/shift/shiftapi"
 	"github.com/owlstack/owl/internal/shift/shiftproxy"
 	"github.com/owlstack/owl/internal/shift/shiftstore"
+	"github.com/owlstack/owl/internal/tracectx"
 )
 
 // shiftSettings are the shift controller's settings, shared by the
@@ -58,17 +59,18 @@ func (s shiftSettings) validate() error {
 
 // shiftControllerConfig configures target shift-controller.
 type shiftControllerConfig struct {
-	Addr      string        `yaml:"addr" help:"listen address of the shift API, page, health and metrics"`
-	AdminAddr string        `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
-	Data      string        `yaml:"data" help:"folder for embedded state: the SQLite file shift/shift.db"`
-	Shift     shiftSettings `yaml:"shift"`
-	Log       config.Log    `yaml:"log"`
-	HTTP      config.HTTP   `yaml:"http"`
+	Addr      string          `yaml:"addr" help:"listen address of the shift API, page, health and metrics"`
+	AdminAddr string          `yaml:"admin_addr" help:"listen address of the admin server (pprof, metrics, health); empty turns it off"`
+	Data      string          `yaml:"data" help:"folder for embedded state: the SQLite file shift/shift.db"`
+	Shift     shiftSettings   `yaml:"shift"`
+	Trace     tracectx.Config `yaml:"trace"`
+	Log       config.Log      `yaml:"log"`
+	HTTP      config.HTTP     `yaml:"http"`
 }
 
 func defaultShiftControllerConfig() *shiftControllerConfig {
 	all := defaultAllConfig()
-	return &shiftControllerConfig{Addr: "127.0.0.1:8095", AdminAddr: "127.0.0.1:6095", Data: all.Data, Shift: defaultShiftSettings(), Log: all.Log, HTTP: all.HTTP}
+	return &shiftControllerConfig{Addr: "127.0.0.1:8095", AdminAddr: "127.0.0.1:6095", Data: all.Data, Shift: defaultShiftSettings(), Trace: tracectx.DefaultConfig("shift-controller"), Log: all.Log, HTTP: all.HTTP}
 }
 
 func (c *shiftControllerConfig) logConfig() config.Log { return c.Log }
@@ -157,6 +159,11 @@ func startShiftController(ctx context.Context, p *process, cfg *shiftControllerC
 	if err := cfg.Shift.validate(); err != nil {
 		return fmt.Errorf("shift-controller: %w", err)
 	}
+	// First, so that every logger made below carries trace roots.
+	tracer, err := startTracer(ctx, p, cfg.Trace, cfg.Data)
+	if err != nil {
+		return fmt.Errorf("shift-controller: %w", err)
+	}
 	store, err := shiftstore.Open(ctx, cfg.Shift.Database, cfg.Data)
 	if err != nil {
 		return err
@@ -167,6 +174,7 @@ func startShiftController(ctx context.Context, p *process, cfg *shiftControllerC
 		return err
 	}
 	opts := httpOptions(cfg.HTTP)
+	opts.Trace = tracer
 	w := &shiftWiring{ctx: ctx, proxyToken: cfg.Shift.ProxyToken, cloud: newCloudPlanes(ctx, cfg.Shift.Route53Rate, cfg.Shift.ELBRate)}
 	ctl := newShiftController(p, store, w, cfg.Shift)
 	(&shiftapi.Server{Store: store, Token: cfg.Shift.Token, Log: p.log.With("component", "shift-api")}).Routes(p.mux)
