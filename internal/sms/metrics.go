@@ -12,6 +12,7 @@ type Metrics struct {
 	reminders *prometheus.CounterVec
 	calls     *prometheus.CounterVec
 	latency   prometheus.Histogram
+	batch     prometheus.Histogram
 	cpu       prometheus.Counter
 	enqueued  prometheus.Counter
 	selected  *prometheus.CounterVec
@@ -28,12 +29,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"state", "reason"}),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "owl_sms_provider_calls_total",
-			Help: "Calls to the SMS provider, by operation (send, lookup) and result (ok or the error kind).",
+			Help: "Calls to the SMS provider, by operation (send, send_batch, lookup) and result (ok or the error kind).",
 		}, []string{"op", "result"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "owl_sms_provider_send_duration_seconds",
-			Help:    "Time the SMS provider took to answer a send.",
+			Help:    "Time the SMS provider took to answer a send (one message or a batch).",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}),
+		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "owl_sms_provider_batch_size",
+			Help:    "Reminders per batch send call (Alibaba SendBatchSms).",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 75, 100},
 		}),
 		cpu: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "owl_sms_cpu_seconds_total",
@@ -56,7 +62,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name: "owl_sms_receipts_total",
 		Help: "Delivery receipts received from the provider, by status.",
 	}, []string{"status"})
-	reg.MustRegister(m.reminders, m.calls, m.latency, m.cpu, m.enqueued, m.selected, m.optouts, m.receipts)
+	reg.MustRegister(m.reminders, m.calls, m.latency, m.batch, m.cpu, m.enqueued, m.selected, m.optouts, m.receipts)
 	return m
 }
 
@@ -84,6 +90,12 @@ func (m *Metrics) observe(d time.Duration) {
 		return
 	}
 	m.latency.Observe(d.Seconds())
+}
+
+func (m *Metrics) batchSize(n int) {
+	if m != nil {
+		m.batch.Observe(float64(n))
+	}
 }
 
 // Enqueued counts n reminders enqueued by a batch.

@@ -45,6 +45,19 @@ type Send struct {
 	Attempts  int
 	IntentAt  time.Time
 	JobID     int64
+	// AttemptRef is the reference (OutId) that the latest provider call
+	// carried; empty means Ref(UserID, Date).
+	AttemptRef string
+}
+
+// Intent is a provider call about to be made for one reminder: the job
+// making it, when, and the reference it carries, by which the provider's
+// records are searched if its outcome is unclear.
+type Intent struct {
+	Key
+	JobID int64
+	At    time.Time
+	Ref   string
 }
 
 // Final is the outcome of one reminder, recorded together with the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -22,9 +23,13 @@ type SendStore interface {
 	// holds an unexpired lease (ErrLeased), and returns the reminder and its
 	// user.
 	Claim(ctx context.Context, k Key, jobID int64, now, until time.Time) (Send, User, error)
-	// Intent records that a provider call for k is about to be made: state
-	// Pending, one more attempt.
-	Intent(ctx context.Context, k Key, jobID int64, now time.Time) error
+	// Intent records that a provider call is about to be made for a
+	// reminder whose lease in.JobID holds: state Pending, one more attempt,
+	// and the call's reference. Without the lease it fails with ErrLeased.
+	Intent(ctx context.Context, in Intent) error
+	// Intents records many intents in one write and reports, for each,
+	// whether it was recorded (its job still held the lease).
+	Intents(ctx context.Context, ins []Intent) ([]bool, error)
 	// Release gives up jobID's lease on k, leaving its state as it is.
 	Release(ctx context.Context, k Key, jobID int64) error
 	// OptOut marks the user as opted out.
@@ -53,8 +58,10 @@ const (
 	PointAfterCommit = "after_commit" // outcome and job completion committed
 )
 
-// Sender works one reminder at a time: it decides, sends at most once, and
-// records the outcome. It is safe for concurrent use.
+// Sender works reminders, each in its own call of Work: it decides, sends
+// at most once, and records the outcome. It is safe for concurrent use, and
+// with a BatchProvider it gathers the sends of concurrent calls into batch
+// calls of the provider.
 type Sender struct {
 	Store    SendStore
 	Phones   Decrypter
@@ -81,8 +88,35 @@ type Sender struct {
 	Hook func(point string)
 	// CPU measures the process CPU time spent on reminders.
 	CPU *CPUMeter
+	// BatchSize, when above 1 and the Provider is a BatchProvider, gathers
+	// the sends of up to that many concurrent reminders into one provider
+	// call; BatchLinger is the longest a send waits for its group to fill.
+	BatchSize   int
+	BatchLinger time.Duration
 
-	zones Zones
+	zones     Zones
+	batchOnce sync.Once
+	batch     *batcher
+}
+
+// batcher returns the Sender's batcher, or nil when sends go one by one.
+func (s *Sender) batcher() *batcher {
+	s.batchOnce.Do(func() {
+		bp, ok := s.Provider.(BatchProvider)
+		if !ok || s.BatchSize < 2 {
+			return
+		}
+		size := min(s.BatchSize, bp.MaxBatch())
+		if size < 2 {
+			return
+		}
+		linger := s.BatchLinger
+		if linger <= 0 {
+			linger = 5 * time.Millisecond
+		}
+		s.batch = &batcher{s: s, p: bp, max: size, linger: linger}
+	})
+	return s.batch
 }
 
 // Result tells the job queue what to do with the job after Work.
@@ -167,13 +201,19 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 		s.Log.Warn("sms: phone number does not decrypt", "user", user.ID, "date", k.Date.String())
 		return final(Failed, "decrypt", "")
 	}
-	m := Message{To: phone, Ref: Ref(k.UserID, k.Date), UserID: k.UserID, Date: k.Date, StreakDays: user.StreakDays, Deadline: deadline}
+	m := Message{To: phone, UserID: k.UserID, Date: k.Date, StreakDays: user.StreakDays, Deadline: deadline}
 
 	// The deadline is on owl's clock, which may be shifted; contexts run
 	// on the real one.
 	ctx, cancel := context.WithTimeout(ctx, deadline.Sub(s.now()))
 	defer cancel()
 	intentAt := send.IntentAt
+	// ref is what the latest provider call carried, to find it again.
+	ref := send.AttemptRef
+	if ref == "" {
+		ref = Ref(k.UserID, k.Date)
+	}
+	batch := s.batcher()
 	for attempt := 0; ; attempt++ {
 		if send.State == Pending {
 			// A previous attempt may have reached the provider: look before
@@ -189,6 +229,7 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 					return s.giveUp(ctx, k, jobID, deadline, final, "unknown_outcome")
 				}
 			}
+			m.Ref = ref
 			id, found, err := s.Provider.Lookup(ctx, m)
 			s.Metrics.call("lookup", err)
 			now := s.now()
@@ -214,31 +255,62 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 				return s.giveUp(ctx, k, jobID, deadline, final, "rate_limited")
 			}
 		}
-		intentAt = s.now()
-		if err := s.Store.Intent(ctx, k, jobID, intentAt); err != nil {
-			return Result{}, fmt.Errorf("record intent: %w", err)
+		var id string
+		var err error
+		batched := batch != nil
+		if batched {
+			c := &batchCall{in: Intent{Key: k, JobID: jobID}, m: m, deadline: deadline}
+			batch.send(c)
+			switch {
+			case c.storeErr != nil:
+				return Result{}, fmt.Errorf("record intent: %w", c.storeErr)
+			case !c.recorded:
+				// The deadline passed while the group formed; nothing
+				// was sent for this attempt, nor found for earlier ones.
+				return final(Failed, SkipDeadline, "")
+			}
+			send.State, intentAt, ref = Pending, c.in.At, c.in.Ref
+			id, err = c.id, c.err
+			// A lone reminder's refusal is its own.
+			batched = c.size > 1
+		} else {
+			intentAt, ref = s.now(), Ref(k.UserID, k.Date)
+			if err := s.Store.Intent(ctx, Intent{Key: k, JobID: jobID, At: intentAt, Ref: ref}); err != nil {
+				return Result{}, fmt.Errorf("record intent: %w", err)
+			}
+			send.State = Pending
+			s.hook(PointBeforeSend)
+			start := time.Now()
+			m.Ref, m.Validity = ref, deadline.Sub(s.now())
+			id, err = s.Provider.Send(ctx, m)
+			s.Metrics.call("send", err)
+			s.Metrics.observe(time.Since(start))
+			if err == nil {
+				s.hook(PointAfterAccept)
+			}
 		}
-		send.State = Pending
-		s.hook(PointBeforeSend)
-		start := time.Now()
-		m.Validity = deadline.Sub(s.now())
-		id, err := s.Provider.Send(ctx, m)
-		s.Metrics.call("send", err)
-		s.Metrics.observe(time.Since(start))
 		if err == nil {
-			s.hook(PointAfterAccept)
 			return final(Sent, "", id)
 		}
 		pe := Classify(err)
 		switch pe.Kind {
-		case Rejected:
+		case Rejected, OptedOut:
+			if batched {
+				// One number can refuse a whole batch call, and the
+				// provider does not say which: nothing was accepted, so
+				// each reminder now goes alone and meets its own answer.
+				s.Log.Info("sms: provider refused a batch; sending its reminders one by one", "user", k.UserID, "date", k.Date.String(), "reason", pe.Reason, "code", pe.Code)
+				batch, send.State = nil, Queued
+				continue
+			}
+			if pe.Kind == OptedOut {
+				if err := s.Store.OptOut(ctx, user.ID, s.now()); err != nil {
+					return Result{}, fmt.Errorf("record opt-out: %w", err)
+				}
+				return final(Skipped, SkipOptedOut, "")
+			}
 			s.Log.Warn("sms: provider rejected a reminder", "user", k.UserID, "date", k.Date.String(), "reason", pe.Reason, "code", pe.Code)
 			return final(Failed, pe.Reason, "")
-		case OptedOut:
-			if err := s.Store.OptOut(ctx, user.ID, s.now()); err != nil {
-				return Result{}, fmt.Errorf("record opt-out: %w", err)
-			}
-			return final(Skipped, SkipOptedOut, "")
 		case Ambiguous:
 			// Maybe sent: never resend before looking it up (next turn).
 			s.Log.Info("sms: unclear provider outcome; will look it up", "user", k.UserID, "date", k.Date.String(), "reason", pe.Reason)

@@ -149,12 +149,20 @@ func (f *fakeStore) Claim(_ context.Context, k Key, jobID int64, now, until time
 	return f.send, f.user, nil
 }
 
-func (f *fakeStore) Intent(_ context.Context, k Key, jobID int64, now time.Time) error {
+func (f *fakeStore) Intent(_ context.Context, in Intent) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.intents++
-	f.send.State, f.send.IntentAt = Pending, now
+	f.send.State, f.send.IntentAt, f.send.AttemptRef = Pending, in.At, in.Ref
 	return nil
+}
+
+func (f *fakeStore) Intents(ctx context.Context, ins []Intent) ([]bool, error) {
+	ok := make([]bool, len(ins))
+	for i, in := range ins {
+		ok[i] = f.Intent(ctx, in) == nil
+	}
+	return ok, nil
 }
 
 func (f *fakeStore) Release(context.Context, Key, int64) error { return nil }

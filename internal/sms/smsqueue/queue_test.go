@@ -152,15 +152,63 @@ func TestEnqueueIsIdempotentAndDryRunWritesNothing(t *testing.T) {
 	})
 }
 
+// batchLedger is a ledger that also takes batches.
+type batchLedger struct {
+	ledger
+	calls, batched int
+}
+
+func (l *batchLedger) MaxBatch() int { return 5 }
+
+func (l *batchLedger) SendBatch(_ context.Context, ref string, ms []sms.Message) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	l.batched += len(ms)
+	for _, m := range ms {
+		l.sent[m.To]++
+	}
+	return "batch-" + ref, nil
+}
+
+// unfinishedJobs counts the reminder jobs River does not hold as completed.
+func unfinishedJobs(t *testing.T, db *smsstore.DB) int {
+	t.Helper()
+	const q = `SELECT COUNT(*) FROM river_job WHERE kind = 'owl_sms_reminder' AND state <> 'completed'`
+	var n int
+	var err error
+	if db.Pool != nil {
+		err = db.Pool.QueryRow(context.Background(), q).Scan(&n)
+	} else {
+		err = db.SQL.QueryRow(q).Scan(&n)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
 func TestWorkersSendEachReminderOnce(t *testing.T) {
+	for _, batched := range []bool{false, true} {
+		t.Run(fmt.Sprintf("batched=%v", batched), func(t *testing.T) { testWorkers(t, batched) })
+	}
+}
+
+func testWorkers(t *testing.T, batched bool) {
 	eachDB(t, func(t *testing.T, db *smsstore.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		d, now := tonight()
 		want := users(t, db, 60, d)
-		l := &ledger{sent: map[string]int{}}
-		sender := &sms.Sender{Store: smsstore.NewGroupStore(db, 8, 5*time.Second), Phones: plainPhones{}, Provider: l,
-			Log: logging.Discard(), Now: now, Lease: 3 * time.Second, LookupDelay: 10 * time.Millisecond, MaxInlineWait: time.Second}
+		bl := &batchLedger{ledger: ledger{sent: map[string]int{}}}
+		l := &bl.ledger
+		var provider sms.Provider = l
+		if batched {
+			provider = bl
+		}
+		sender := &sms.Sender{Store: smsstore.NewGroupStore(db, 8, 5*time.Second), Phones: plainPhones{}, Provider: provider,
+			Log: logging.Discard(), Now: now, Lease: 3 * time.Second, LookupDelay: 10 * time.Millisecond, MaxInlineWait: time.Second,
+			BatchSize: 100, BatchLinger: 20 * time.Millisecond}
 		q, err := smsqueue.New(db, sender, smsqueue.Config{Workers: 8, JobTimeout: 2 * time.Second, StuckAfter: 5 * time.Second,
 			PollInterval: 20 * time.Millisecond, FetchCooldown: 5 * time.Millisecond, Now: now, Log: logging.Discard()})
 		if err != nil {
@@ -200,6 +248,15 @@ func TestWorkersSendEachReminderOnce(t *testing.T) {
 		// Nothing is left for the rescue: every job completed with its outcome.
 		if n, err := q.Rescue(context.Background()); err != nil || n != 0 {
 			t.Errorf("Rescue = %d, %v", n, err)
+		}
+		if n := unfinishedJobs(t, db); n != 0 {
+			t.Errorf("%d reminder jobs are not completed", n)
+		}
+		if batched && (bl.batched != want || bl.calls >= want) {
+			t.Errorf("%d messages in %d batch calls; want all %d, in fewer calls", bl.batched, bl.calls, want)
+		}
+		if !batched && bl.calls != 0 {
+			t.Errorf("%d batch calls, want none", bl.calls)
 		}
 	})
 }

@@ -109,7 +109,17 @@ func (s *Simulator) alibaba(w http.ResponseWriter, r *http.Request) {
 	}
 	switch p.Get("Action") {
 	case "SendSms":
-		s.aliSend(w, r, p, strings.Split(p.Get("PhoneNumbers"), ","), []string{p.Get("SignName")}, []string{p.Get("TemplateParam")})
+		phones := strings.Split(p.Get("PhoneNumbers"), ",")
+		if len(phones) > 1000 {
+			s.aliFail(w, aliError{200, "isv.MOBILE_COUNT_OVER_LIMIT", "SendSms takes at most 1000 phone numbers."})
+			return
+		}
+		// One sign name and one parameter set for every number.
+		signs, params := make([]string, len(phones)), make([]string, len(phones))
+		for i := range phones {
+			signs[i], params[i] = p.Get("SignName"), p.Get("TemplateParam")
+		}
+		s.aliSend(w, r, p, phones, signs, params)
 	case "SendBatchSms":
 		var phones, signs, params []string
 		if json.Unmarshal([]byte(p.Get("PhoneNumberJson")), &phones) != nil ||
@@ -127,6 +137,17 @@ func (s *Simulator) alibaba(w http.ResponseWriter, r *http.Request) {
 				params = append(params, string(x))
 			}
 		}
+		switch {
+		case len(phones) > 100:
+			s.aliFail(w, aliError{200, "isv.MOBILE_COUNT_OVER_LIMIT", "SendBatchSms takes at most 100 phone numbers."})
+			return
+		case len(signs) != len(phones) || params != nil && len(params) != len(phones):
+			s.aliFail(w, aliError{200, "isv.INVALID_PARAMETERS", "SignNameJson and TemplateParamJson must have one entry per phone number."})
+			return
+		}
+		if params == nil {
+			params = make([]string, len(phones))
+		}
 		s.aliSend(w, r, p, phones, signs, params)
 	case "QuerySendDetails":
 		s.aliQuery(w, p)
@@ -141,12 +162,13 @@ func (s *Simulator) aliSend(w http.ResponseWriter, r *http.Request, p url.Values
 		s.aliFail(w, aliError{200, "isv.SMS_TEMPLATE_ILLEGAL", "The template does not exist."})
 		return
 	}
-	if len(phones) == 0 || len(phones) > 1000 || len(signs) == 0 {
-		s.aliFail(w, aliError{200, "isv.MOBILE_COUNT_OVER_LIMIT", "Too many or no phone numbers."})
+	if len(phones) == 0 || len(phones) == 1 && phones[0] == "" {
+		s.aliFail(w, aliError{200, "isv.MOBILE_COUNT_OVER_LIMIT", "No phone number."})
 		return
 	}
 	// Alibaba takes numbers without '+': mainland numbers bare, others with
-	// their country code.
+	// their country code. The call is all or nothing: one bad or blocked
+	// number refuses it whole.
 	recipients := make([]string, len(phones))
 	for i, ph := range phones {
 		e164 := aliE164(ph)
@@ -174,12 +196,13 @@ func (s *Simulator) aliSend(w http.ResponseWriter, r *http.Request, p url.Values
 		s.aliFail(w, aliError{500, "InternalError", "The request processing has failed due to some unknown error."})
 		return
 	}
+	if p.Get("Action") == "SendBatchSms" {
+		s.stats.batches.Add(1)
+	}
+	// One BizId for the call; each message gets its own id in the ledger.
 	bizID := fmt.Sprintf("%d^%d", time.Now().UnixMicro(), s.nextSeq())
 	for i, to := range recipients {
-		rec := &Record{MessageID: bizID, To: to, Template: p.Get("TemplateCode"), API: "alibaba", Ref: p.Get("OutId"), Sign: signs[min(i, len(signs)-1)]}
-		if i < len(params) {
-			rec.Params = params[i]
-		}
+		rec := &Record{MessageID: bizID, BizID: bizID, To: to, Template: p.Get("TemplateCode"), API: "alibaba", Ref: p.Get("OutId"), Sign: signs[i], Params: params[i]}
 		if len(recipients) > 1 {
 			rec.MessageID = bizID + "-" + strconv.Itoa(i)
 		}
@@ -230,7 +253,7 @@ func (s *Simulator) aliQuery(w http.ResponseWriter, p url.Values) {
 	if bizID := p.Get("BizId"); bizID != "" {
 		var m2 []Record
 		for _, r := range match {
-			if r.MessageID == bizID {
+			if r.BizID == bizID {
 				m2 = append(m2, r)
 			}
 		}

@@ -102,11 +102,14 @@ type Record struct {
 	SentAt    time.Time `json:"sent_at"`
 	API       string    `json:"api"`
 	Ref       string    `json:"ref,omitempty"`
-	Body      string    `json:"-"`
-	Sign      string    `json:"-"`
-	Params    string    `json:"-"`
-	Validity  int       `json:"-"`
-	Delivered bool      `json:"-"`
+	// BizID is the Alibaba call's id, shared by the messages of one
+	// SendBatchSms call.
+	BizID     string `json:"-"`
+	Body      string `json:"-"`
+	Sign      string `json:"-"`
+	Params    string `json:"-"`
+	Validity  int    `json:"-"`
+	Delivered bool   `json:"-"`
 }
 
 // Stats counts what the simulator saw.
@@ -121,6 +124,8 @@ type Stats struct {
 	TLSHandshakes int64 `json:"tls_handshakes"`
 	Receipts      int64 `json:"receipts"`
 	Replies       int64 `json:"replies"`
+	// Batches counts the SendBatchSms calls that were accepted.
+	Batches int64 `json:"batches"`
 }
 
 // Simulator is a running simulated provider.
@@ -146,7 +151,7 @@ type Simulator struct {
 	seq      int64
 
 	stats struct {
-		accepted, throttled, serverErrors, timeouts, rejected, lookups, auth, handshakes, receipts, replies atomic.Int64
+		accepted, throttled, serverErrors, timeouts, rejected, lookups, auth, handshakes, receipts, replies, batches atomic.Int64
 	}
 	bg sync.WaitGroup
 }
@@ -304,7 +309,7 @@ func (s *Simulator) Stats() Stats {
 		ServerErrors: s.stats.serverErrors.Load(), Timeouts: s.stats.timeouts.Load(),
 		Rejected: s.stats.rejected.Load(), Lookups: s.stats.lookups.Load(),
 		AuthFailures: s.stats.auth.Load(), TLSHandshakes: s.stats.handshakes.Load(),
-		Receipts: s.stats.receipts.Load(), Replies: s.stats.replies.Load(),
+		Receipts: s.stats.receipts.Load(), Replies: s.stats.replies.Load(), Batches: s.stats.batches.Load(),
 	}
 }
 
@@ -436,7 +441,7 @@ func (s *Simulator) deliver(r *Record) {
 			err := s.postJSON(s.o.AlibabaReportURL, []map[string]any{{
 				"phone_number": r.To, "send_time": r.SentAt.In(s.beijing).Format(time.DateTime),
 				"report_time": time.Now().In(s.beijing).Format(time.DateTime), "success": true,
-				"err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1", "biz_id": r.MessageID, "out_id": r.Ref,
+				"err_code": "DELIVERED", "err_msg": "用户接收成功", "sms_size": "1", "biz_id": r.BizID, "out_id": r.Ref,
 			}})
 			if err != nil {
 				s.log.Warn("sms simulator: report webhook failed", "err", err)

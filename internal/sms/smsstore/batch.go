@@ -101,20 +101,14 @@ func (q *Tx) values(first int, cols ...column) (string, []any) {
 type Lease struct {
 	sms.Key
 	JobID int64
-	// At is when the job asked (an intent's time).
-	At time.Time
 }
 
-func leaseColumns(ls []Lease, withAt bool) []column {
-	users, dates, jobs, ats := make([]string, len(ls)), make([]string, len(ls)), make([]int64, len(ls)), make([]int64, len(ls))
+func leaseColumns(ls []Lease) []column {
+	users, dates, jobs := make([]string, len(ls)), make([]string, len(ls)), make([]int64, len(ls))
 	for i, l := range ls {
-		users[i], dates[i], jobs[i], ats[i] = l.UserID, l.Date.String(), l.JobID, micros(l.At)
+		users[i], dates[i], jobs[i] = l.UserID, l.Date.String(), l.JobID
 	}
-	cols := []column{texts("k_user", users), texts("k_date", dates), ints("k_job", jobs)}
-	if withAt {
-		cols = append(cols, ints("k_at", ats))
-	}
-	return cols
+	return []column{texts("k_user", users), texts("k_date", dates), ints("k_job", jobs)}
 }
 
 // Claimed is a reminder leased to a job, with its user.
@@ -132,12 +126,17 @@ func (q *Tx) ClaimMany(ctx context.Context, ls []Lease, now, until time.Time) (m
 	if len(ls) == 0 {
 		return out, nil
 	}
-	v, args := q.values(3, leaseColumns(ls, false)...)
-	rs, err := q.query(ctx, `UPDATE sms_sends SET lease_job = v.k_job, lease_until = $1
-FROM `+v+`
+	v, args := q.values(3, leaseColumns(ls)...)
+	const lease = `UPDATE sms_sends SET lease_job = v.k_job, lease_until = $1
+FROM %s
 WHERE user_id = v.k_user AND local_date = v.k_date AND (lease_job = 0 OR lease_job = v.k_job OR lease_until < $2)
-RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attempts, intent_at, job_id, lease_job`,
-		append([]any{micros(until), micros(now)}, args...)...)
+RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attempts, intent_at, job_id, attempt_ref, lease_job`
+	args = append([]any{micros(until), micros(now)}, args...)
+	if q.pgq != nil {
+		// PostgreSQL leases and reads the users in one round trip.
+		return q.claimJoined(ctx, fmt.Sprintf(lease, v), args, len(ls))
+	}
+	rs, err := q.query(ctx, fmt.Sprintf(lease, v), args...)
 	if err != nil {
 		return nil, fmt.Errorf("lease reminders: %w", err)
 	}
@@ -171,6 +170,39 @@ RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attemp
 	return out, nil
 }
 
+// claimJoined runs the lease statement with its users joined, on
+// PostgreSQL, where a data-modifying statement may feed a query.
+func (q *Tx) claimJoined(ctx context.Context, lease string, args []any, n int) (map[Lease]Claimed, error) {
+	out := make(map[Lease]Claimed, n)
+	rs, err := q.query(ctx, `WITH c AS (`+lease+`)
+SELECT c.user_id, c.local_date, c.zone, c.deadline, c.state, c.reason, c.message_id, c.attempts, c.intent_at, c.job_id, c.attempt_ref, c.lease_job,
+  u.user_id IS NOT NULL, COALESCE(u.phone_ct, ''::bytea), COALESCE(u.phone_index, ''::bytea), COALESCE(u.time_zone, ''),
+  COALESCE(u.streak_days, 0), COALESCE(u.last_active_at, 0), COALESCE(u.opted_out, 0)
+FROM c LEFT JOIN sms_users u ON u.user_id = c.user_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("lease reminders: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var job, streak, last, opted int64
+		var found bool
+		var u sms.User
+		s, err := scanSend(rs, &job, &found, &u.PhoneCiphertext, &u.PhoneIndex, &u.TimeZone, &streak, &last, &opted)
+		if err != nil {
+			return nil, fmt.Errorf("lease reminders: %w", err)
+		}
+		if !found {
+			return nil, fmt.Errorf("lease reminders: user %s of a reminder: not found", s.UserID)
+		}
+		u.ID, u.StreakDays, u.LastActiveAt, u.OptedOut = s.UserID, int(streak), fromMicros(last), opted != 0
+		out[Lease{Key: s.Key, JobID: job}] = Claimed{Send: s, User: u}
+	}
+	if err := rs.Err(); err != nil {
+		return nil, fmt.Errorf("lease reminders: %w", err)
+	}
+	return out, nil
+}
+
 // Users returns the users with the given ids, by id.
 func (q *Tx) Users(ctx context.Context, ids []string) (map[string]sms.User, error) {
 	out := make(map[string]sms.User, len(ids))
@@ -199,16 +231,23 @@ FROM sms_users WHERE user_id IN (SELECT k_user FROM `+v+`)`, args...)
 	return out, nil
 }
 
-// IntentMany records, for each lease still held, that a provider call is
-// about to be made (state pending, one more attempt, at its At), and
-// returns the leases it recorded: nothing may be sent for the others.
-func (q *Tx) IntentMany(ctx context.Context, ls []Lease) (map[Lease]bool, error) {
-	out := make(map[Lease]bool, len(ls))
-	if len(ls) == 0 {
+// IntentMany records, for each intent whose job still holds the lease,
+// that a provider call is about to be made (state pending, one more
+// attempt, at its At, under its Ref), and returns one answer per intent,
+// in order: nothing may be sent for those not recorded.
+func (q *Tx) IntentMany(ctx context.Context, ins []sms.Intent) ([]bool, error) {
+	out := make([]bool, len(ins))
+	if len(ins) == 0 {
 		return out, nil
 	}
-	v, args := q.values(1, leaseColumns(ls, true)...)
-	rs, err := q.query(ctx, `UPDATE sms_sends SET state = 'pending', attempts = attempts + 1, intent_at = v.k_at, updated_at = v.k_at
+	n := len(ins)
+	users, dates, refs, jobs, ats := make([]string, n), make([]string, n), make([]string, n), make([]int64, n), make([]int64, n)
+	for i, in := range ins {
+		users[i], dates[i], refs[i], jobs[i], ats[i] = in.UserID, in.Date.String(), in.Ref, in.JobID, micros(in.At)
+	}
+	v, args := q.values(1, texts("k_user", users), texts("k_date", dates), ints("k_job", jobs), ints("k_at", ats), texts("k_ref", refs))
+	rs, err := q.query(ctx, `UPDATE sms_sends SET state = 'pending', attempts = attempts + 1, intent_at = v.k_at, updated_at = v.k_at,
+  attempt_ref = v.k_ref
 FROM `+v+`
 WHERE user_id = v.k_user AND local_date = v.k_date AND lease_job = v.k_job AND state IN ('queued', 'pending')
 RETURNING user_id, local_date, lease_job`, args...)
@@ -216,6 +255,7 @@ RETURNING user_id, local_date, lease_job`, args...)
 		return nil, fmt.Errorf("record intents: %w", err)
 	}
 	defer rs.Close()
+	recorded := make(map[Lease]bool, n)
 	for rs.Next() {
 		var user, date string
 		var job int64
@@ -226,10 +266,13 @@ RETURNING user_id, local_date, lease_job`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record intents: %w", err)
 		}
-		out[Lease{Key: sms.Key{UserID: user, Date: d}, JobID: job}] = true
+		recorded[Lease{Key: sms.Key{UserID: user, Date: d}, JobID: job}] = true
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("record intents: %w", err)
+	}
+	for i, in := range ins {
+		out[i] = recorded[Lease{Key: in.Key, JobID: in.JobID}]
 	}
 	return out, nil
 }
@@ -264,7 +307,7 @@ func (q *Tx) SetJobs(ctx context.Context, ls []Lease) error {
 	if len(ls) == 0 {
 		return nil
 	}
-	v, args := q.values(1, leaseColumns(ls, false)...)
+	v, args := q.values(1, leaseColumns(ls)...)
 	_, err := q.exec(ctx, `UPDATE sms_sends SET job_id = v.k_job FROM `+v+`
 WHERE user_id = v.k_user AND local_date = v.k_date`, args...)
 	if err != nil {

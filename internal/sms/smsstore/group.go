@@ -11,12 +11,16 @@ import (
 )
 
 // Group runs concurrent calls in batches (group commit): a call that
-// arrives while a batch is being executed waits for the next one, so that
-// under load one statement serves many reminders, and a lone call runs at
-// once. The first call of each batch executes it for all of them.
+// arrives while Parallel batches are being executed waits for a later one,
+// so that under load one statement serves many reminders, and a lone call
+// runs at once. The first call of each batch executes it for all of them.
 type Group[Req, Res any] struct {
 	// Max is the largest batch.
 	Max int
+	// Parallel is how many batches may be executed at once; 0 means 1.
+	// More than one keeps a slow database round trip from holding up every
+	// caller.
+	Parallel int
 	// Timeout bounds one execution; it does not depend on any caller's
 	// context, since the batch serves them all.
 	Timeout time.Duration
@@ -26,15 +30,25 @@ type Group[Req, Res any] struct {
 
 	mu      sync.Mutex
 	pending []*groupCall[Req, Res]
-	busy    bool
+	running int
 }
 
 type groupCall[Req, Res any] struct {
-	req  Req
-	res  Res
-	err  error
-	lead bool
-	wake chan struct{}
+	req Req
+	res Res
+	err error
+	// batch is set, before wake is closed, on the call that is to lead
+	// it; the other calls are woken when their result is in.
+	batch []*groupCall[Req, Res]
+	wake  chan struct{}
+}
+
+// take removes the next batch from the pending calls.
+func (g *Group[Req, Res]) take() []*groupCall[Req, Res] {
+	n := min(len(g.pending), max(g.Max, 1))
+	batch := append([]*groupCall[Req, Res](nil), g.pending[:n]...)
+	g.pending = g.pending[n:]
+	return batch
 }
 
 // Do runs req in the next batch and returns its result.
@@ -42,32 +56,33 @@ func (g *Group[Req, Res]) Do(ctx context.Context, req Req) (Res, error) {
 	c := &groupCall[Req, Res]{req: req, wake: make(chan struct{})}
 	g.mu.Lock()
 	g.pending = append(g.pending, c)
-	if g.busy {
+	var batch []*groupCall[Req, Res]
+	if g.running < max(g.Parallel, 1) {
+		// Nobody waits while a slot is free, so c is the only pending call.
+		g.running++
+		batch = g.take()
+		g.mu.Unlock()
+	} else {
 		g.mu.Unlock()
 		<-c.wake
-		if !c.lead {
+		if c.batch == nil {
 			return c.res, c.err
 		}
-		g.mu.Lock()
+		batch = c.batch
 	}
-	// c leads: it is the oldest pending call.
-	g.busy = true
-	n := min(len(g.pending), max(g.Max, 1))
-	batch := append([]*groupCall[Req, Res](nil), g.pending[:n]...)
-	g.pending = g.pending[n:]
-	g.mu.Unlock()
-
 	g.exec(ctx, batch)
 
+	// Hand the slot to the oldest waiting call, with its batch.
 	g.mu.Lock()
-	if len(g.pending) > 0 {
-		next := g.pending[0]
-		next.lead = true
-		close(next.wake)
-	} else {
-		g.busy = false
+	if len(g.pending) == 0 {
+		g.running--
+		g.mu.Unlock()
+		return c.res, c.err
 	}
+	next := g.take()
 	g.mu.Unlock()
+	next[0].batch = next
+	close(next[0].wake)
 	return c.res, c.err
 }
 
@@ -82,7 +97,7 @@ func (g *Group[Req, Res]) exec(ctx context.Context, batch []*groupCall[Req, Res]
 	for i, c := range batch {
 		reqs[i] = c.req
 	}
-	res, err := g.Exec(ctx, reqs)
+	res, err := g.run(ctx, reqs)
 	if err == nil && len(res) != len(reqs) {
 		err = fmt.Errorf("batch of %d got %d results", len(reqs), len(res))
 	}
@@ -98,13 +113,24 @@ func (g *Group[Req, Res]) exec(ctx context.Context, batch []*groupCall[Req, Res]
 	}
 }
 
+// run calls Exec; a panic becomes every caller's error rather than leaving
+// them all waiting forever.
+func (g *Group[Req, Res]) run(ctx context.Context, reqs []Req) (res []Res, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			res, err = nil, fmt.Errorf("batch of %d panicked: %v", len(reqs), r)
+		}
+	}()
+	return g.Exec(ctx, reqs)
+}
+
 // GroupStore is the sms.SendStore of a batch: the leases and intents that
 // concurrent workers ask for are written in groups, one statement per
 // group. It is safe for concurrent use.
 type GroupStore struct {
 	db      *DB
 	claims  *Group[claimReq, claimRes]
-	intents *Group[Lease, bool]
+	intents *Group[sms.Intent, bool]
 }
 
 type claimReq struct {
@@ -117,12 +143,15 @@ type claimRes struct {
 	err error
 }
 
+// GroupParallel is how many statements of one kind the batch runs at once.
+const GroupParallel = 2
+
 // NewGroupStore returns a SendStore on db that groups up to max concurrent
 // calls into one statement.
 func NewGroupStore(db *DB, max int, timeout time.Duration) *GroupStore {
 	s := &GroupStore{db: db}
-	s.claims = &Group[claimReq, claimRes]{Max: max, Timeout: timeout, Exec: s.claimMany}
-	s.intents = &Group[Lease, bool]{Max: max, Timeout: timeout, Exec: s.intentMany}
+	s.claims = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: s.claimMany}
+	s.intents = &Group[sms.Intent, bool]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: s.Intents}
 	return s
 }
 
@@ -153,16 +182,9 @@ func (s *GroupStore) claimMany(ctx context.Context, reqs []claimReq) ([]claimRes
 	return out, nil
 }
 
-func (s *GroupStore) intentMany(ctx context.Context, ls []Lease) ([]bool, error) {
-	got, err := s.db.Q().IntentMany(ctx, ls)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]bool, len(ls))
-	for i, l := range ls {
-		out[i] = got[Lease{Key: l.Key, JobID: l.JobID}]
-	}
-	return out, nil
+// Intents implements sms.SendStore: one statement for all of ins.
+func (s *GroupStore) Intents(ctx context.Context, ins []sms.Intent) ([]bool, error) {
+	return s.db.Q().IntentMany(ctx, ins)
 }
 
 // Claim implements sms.SendStore.
@@ -177,10 +199,11 @@ func (s *GroupStore) Claim(ctx context.Context, k sms.Key, jobID int64, now, unt
 	return r.c.Send, r.c.User, err
 }
 
-// Intent implements sms.SendStore. It fails with sms.ErrLeased when jobID
-// lost its lease, so that nothing is sent without one.
-func (s *GroupStore) Intent(ctx context.Context, k sms.Key, jobID int64, now time.Time) error {
-	ok, err := s.intents.Do(ctx, Lease{Key: k, JobID: jobID, At: now})
+// Intent implements sms.SendStore, grouping concurrent calls. It fails
+// with sms.ErrLeased when the job lost its lease, so that nothing is sent
+// without one.
+func (s *GroupStore) Intent(ctx context.Context, in sms.Intent) error {
+	ok, err := s.intents.Do(ctx, in)
 	switch {
 	case err != nil:
 		return err

@@ -207,13 +207,13 @@ func (q *Tx) BatchSelected(ctx context.Context, d sms.Date, zone string) (bool, 
 	return n > 0, err
 }
 
-const sendColumns = `s.user_id, s.local_date, s.zone, s.deadline, s.state, s.reason, s.message_id, s.attempts, s.intent_at, s.job_id`
+const sendColumns = `s.user_id, s.local_date, s.zone, s.deadline, s.state, s.reason, s.message_id, s.attempts, s.intent_at, s.job_id, s.attempt_ref`
 
 func scanSend(r row, extra ...any) (sms.Send, error) {
 	var s sms.Send
 	var date, state string
 	var deadline, attempts, intent int64
-	dest := append([]any{&s.UserID, &date, &s.Zone, &deadline, &state, &s.Reason, &s.MessageID, &attempts, &intent, &s.JobID}, extra...)
+	dest := append([]any{&s.UserID, &date, &s.Zone, &deadline, &state, &s.Reason, &s.MessageID, &attempts, &intent, &s.JobID, &s.AttemptRef}, extra...)
 	if err := r.Scan(dest...); err != nil {
 		return s, err
 	}

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/owlstack/owl/internal/pgtest"
@@ -123,18 +125,19 @@ func TestLeaseIntentFinish(t *testing.T) {
 		}
 
 		// Intents only for leases still held: job 100 lost its lease.
-		for i := range ls {
-			ls[i].At = t0.Add(time.Second)
+		ins := make([]sms.Intent, 3)
+		for i, l := range ls[:3] {
+			ins[i] = sms.Intent{Key: l.Key, JobID: l.JobID, At: t0.Add(time.Second), Ref: "owlbatch1"}
 		}
-		ok, err := q.IntentMany(ctx, ls[:3])
+		ok, err := q.IntentMany(ctx, ins)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok[smsstore.Lease{Key: keys[0], JobID: 100}] || !ok[smsstore.Lease{Key: keys[1], JobID: 101}] || len(ok) != 2 {
-			t.Errorf("intents recorded for %v", ok)
+		if want := []bool{false, true, true}; !slices.Equal(ok, want) {
+			t.Errorf("intents recorded %v, want %v", ok, want)
 		}
 		s, err := q.Send(ctx, keys[1])
-		if err != nil || s.State != sms.Pending || s.Attempts != 1 || !s.IntentAt.Equal(t0.Add(time.Second)) {
+		if err != nil || s.State != sms.Pending || s.Attempts != 1 || !s.IntentAt.Equal(t0.Add(time.Second)) || s.AttemptRef != "owlbatch1" {
 			t.Errorf("after the intent: %+v, %v", s, err)
 		}
 
@@ -196,7 +199,7 @@ func TestGroupStoreUnderConcurrency(t *testing.T) {
 					if s.UserID != k.UserID || u.ID != k.UserID {
 						errs <- fmt.Errorf("claimed %s for %s", s.UserID, k.UserID)
 					}
-					if err := st.Intent(ctx, k, job, t0.Add(time.Second)); err != nil {
+					if err := st.Intent(ctx, sms.Intent{Key: k, JobID: job, At: t0.Add(time.Second)}); err != nil {
 						errs <- err
 					}
 					mu.Lock()
@@ -216,7 +219,7 @@ func TestGroupStoreUnderConcurrency(t *testing.T) {
 			}
 		}
 		// The intent is refused without the lease.
-		if err := st.Intent(ctx, keys[0], 424242, t0); !errors.Is(err, sms.ErrLeased) {
+		if err := st.Intent(ctx, sms.Intent{Key: keys[0], JobID: 424242, At: t0}); !errors.Is(err, sms.ErrLeased) {
 			t.Errorf("intent without a lease: %v", err)
 		}
 		if _, _, err := st.Claim(ctx, sms.Key{UserID: "nobody", Date: day}, 1, t0, t0); !errors.Is(err, sms.ErrNoSend) {
@@ -286,6 +289,67 @@ func TestGroupBatchesConcurrentCalls(t *testing.T) {
 	if _, err := failing.Do(context.Background(), 1); err == nil || err.Error() != "boom" {
 		t.Errorf("error not passed on: %v", err)
 	}
+}
+
+func TestGroupRunsParallelBatchesAndSurvivesAPanic(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		running, most := 0, 0
+		var sizes []int
+		g := &smsstore.Group[int, int]{Max: 5, Parallel: 2, Exec: func(_ context.Context, reqs []int) ([]int, error) {
+			mu.Lock()
+			running++
+			most = max(most, running)
+			sizes = append(sizes, len(reqs))
+			mu.Unlock()
+			time.Sleep(10 * time.Millisecond) // a database round trip
+			mu.Lock()
+			running--
+			mu.Unlock()
+			if slices.Contains(reqs, 13) {
+				panic("bad request")
+			}
+			return reqs, nil
+		}}
+		var wg sync.WaitGroup
+		errs := make([]error, 30)
+		for i := range 30 {
+			wg.Go(func() {
+				v, err := g.Do(context.Background(), i)
+				if err == nil && v != i {
+					t.Errorf("call %d got %d", i, v)
+				}
+				errs[i] = err
+			})
+			if i%3 == 0 {
+				time.Sleep(time.Millisecond)
+			}
+		}
+		wg.Wait()
+		if most != 2 {
+			t.Errorf("at most %d batches ran at once, want 2", most)
+		}
+		failed := 0
+		for _, err := range errs {
+			if err != nil {
+				failed++
+			}
+		}
+		if errs[13] == nil || failed > 5 {
+			t.Errorf("errors %v: want call 13's batch (at most 5 calls) to fail", errs)
+		}
+		// The group still works after the panic.
+		if v, err := g.Do(context.Background(), 40); err != nil || v != 40 {
+			t.Errorf("after a panic: %d, %v", v, err)
+		}
+		total := 0
+		for _, n := range sizes {
+			total += n
+		}
+		if total != 31 {
+			t.Errorf("batches %v carried %d calls, want 31", sizes, total)
+		}
+	})
 }
 
 func TestOpenRejectsUnknownScheme(t *testing.T) {

@@ -224,11 +224,16 @@ func testCrashes(t *testing.T, database, provider string) {
 	if got := len(sim.Messages("")); got != len(eligible) {
 		t.Errorf("the simulator accepted %d messages, want %d", got, len(eligible))
 	}
-	t.Logf("%d kills at crash points; simulator: %+v", kills, sim.Stats())
+	st := sim.Stats()
+	if provider == "alibaba" && (st.Batches == 0 || st.Batches >= int64(len(eligible))) {
+		t.Errorf("%d batch calls for %d messages: the sends did not go in batches", st.Batches, len(eligible))
+	}
+	t.Logf("%d kills at crash points; simulator: %+v", kills, st)
 }
 
 // A provider's records only know its own messages, so each run keeps one
-// provider: Alibaba Cloud on SQLite, Twilio on PostgreSQL.
+// provider: Alibaba Cloud (whose sends go in batches, SendBatchSms) on
+// SQLite and on PostgreSQL, Twilio (one by one) on PostgreSQL.
 func TestCrashesSQLite(t *testing.T) { testCrashes(t, "", "alibaba") }
 
 func TestCrashesPostgres(t *testing.T) {
@@ -236,4 +241,11 @@ func TestCrashesPostgres(t *testing.T) {
 		t.Skip("kills and restarts worker processes many times; skipped with -short")
 	}
 	testCrashes(t, pgtest.NewDatabase(t), "twilio")
+}
+
+func TestCrashesPostgresBatches(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kills and restarts worker processes many times; skipped with -short")
+	}
+	testCrashes(t, pgtest.NewDatabase(t), "alibaba")
 }

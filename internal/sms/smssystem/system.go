@@ -54,13 +54,16 @@ type Config struct {
 	TwilioMessagingService string `yaml:"twilio_messaging_service" help:"Twilio messaging service SID, instead of a sender number"`
 	TwilioWebhookURL       string `yaml:"twilio_webhook_url" help:"public URL of owl's Twilio inbound webhook, as configured at Twilio (signatures cover it)"`
 
-	Rate        float64       `yaml:"rate" help:"most provider sends per second (0: no limit)"`
-	Workers     int           `yaml:"workers" help:"reminders worked at once (River MaxWorkers)"`
-	JobTimeout  time.Duration `yaml:"job_timeout" help:"longest run of one reminder job"`
-	StuckAfter  time.Duration `yaml:"stuck_after" help:"how long a reminder may sit with a dead worker before owl gives it a new job"`
-	LookupDelay time.Duration `yaml:"lookup_delay" help:"how long after an unclear send the provider's records are searched for it"`
-	Poll        time.Duration `yaml:"poll" help:"how often River looks for new jobs"`
-	Sweep       time.Duration `yaml:"sweep" help:"longest wait between two looks at the nightly schedule"`
+	Rate          float64       `yaml:"rate" help:"most provider sends per second (0: no limit)"`
+	Workers       int           `yaml:"workers" help:"reminders worked at once (River MaxWorkers)"`
+	JobTimeout    time.Duration `yaml:"job_timeout" help:"longest run of one reminder job"`
+	StuckAfter    time.Duration `yaml:"stuck_after" help:"how long a reminder may sit with a dead worker before owl gives it a new job"`
+	LookupDelay   time.Duration `yaml:"lookup_delay" help:"how long after an unclear send the provider's records are searched for it"`
+	Poll          time.Duration `yaml:"poll" help:"how often River looks for new jobs"`
+	FetchCooldown time.Duration `yaml:"fetch_cooldown" help:"shortest time between two River fetches of reminder jobs (River FetchCooldown); with workers, it bounds jobs per second"`
+	BatchSize     int           `yaml:"batch_size" help:"most reminders one provider call carries (Alibaba SendBatchSms, up to 100); 1 sends one by one (Twilio always does)"`
+	BatchLinger   time.Duration `yaml:"batch_linger" help:"longest a reminder waits for its provider call to fill up"`
+	Sweep         time.Duration `yaml:"sweep" help:"longest wait between two looks at the nightly schedule"`
 
 	SimLatency      time.Duration `yaml:"sim_latency" help:"built-in simulator: median answer time"`
 	SimThrottleRate float64       `yaml:"sim_throttle_rate" help:"built-in simulator: share of sends refused as throttled"`
@@ -74,16 +77,19 @@ type Config struct {
 // built-in simulator.
 func DefaultConfig() Config {
 	return Config{
-		KeysetReload: 30 * time.Second,
-		Region:       sms.DefaultRegion,
-		Provider:     "simulator",
-		Workers:      50,
-		JobTimeout:   30 * time.Second,
-		StuckAfter:   2 * time.Minute,
-		LookupDelay:  5 * time.Second,
-		Poll:         time.Second,
-		Sweep:        15 * time.Minute,
-		SimLatency:   5 * time.Millisecond,
+		KeysetReload:  30 * time.Second,
+		Region:        sms.DefaultRegion,
+		Provider:      "simulator",
+		Workers:       200,
+		JobTimeout:    30 * time.Second,
+		StuckAfter:    2 * time.Minute,
+		LookupDelay:   5 * time.Second,
+		Poll:          time.Second,
+		FetchCooldown: 5 * time.Millisecond,
+		BatchSize:     100,
+		BatchLinger:   5 * time.Millisecond,
+		Sweep:         15 * time.Minute,
+		SimLatency:    5 * time.Millisecond,
 	}
 }
 
@@ -241,12 +247,12 @@ func Open(ctx context.Context, cfg Config, o Options) (*System, error) {
 			Store: smsstore.NewGroupStore(s.DB, cfg.Workers, cfg.JobTimeout), Phones: s.Keys, Provider: provider, Limiter: lim, Log: o.Log, Metrics: s.Metrics,
 			Now: o.Now, Lease: cfg.JobTimeout + max(cfg.JobTimeout/4, time.Second), LookupDelay: cfg.LookupDelay,
 			MaxInlineWait: cfg.JobTimeout / 2,
-			Hook:          o.Hook, CPU: sms.NewCPUMeter(),
+			Hook:          o.Hook, CPU: sms.NewCPUMeter(), BatchSize: cfg.BatchSize, BatchLinger: cfg.BatchLinger,
 		}
 		s.Sender = sender
 	}
 	s.Queue, err = smsqueue.New(s.DB, sender, smsqueue.Config{
-		Workers: cfg.Workers, JobTimeout: cfg.JobTimeout, StuckAfter: cfg.StuckAfter, PollInterval: cfg.Poll,
+		Workers: cfg.Workers, JobTimeout: cfg.JobTimeout, StuckAfter: cfg.StuckAfter, PollInterval: cfg.Poll, FetchCooldown: cfg.FetchCooldown,
 		Sweep: cfg.Sweep, Now: o.Now, Log: o.Log, Metrics: s.Metrics,
 	})
 	if err != nil {
