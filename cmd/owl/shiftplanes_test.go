@@ -425,7 +425,7 @@ func TestKubeFromConfigTalksToTheServer(t *testing.T) {
 	defer api.Close()
 	dir := t.TempDir()
 	kubeconfig := filepath.Join(dir, "kubeconfig")
-	os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
+	err := os.WriteFile(kubeconfig, []byte(fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
 - name: c
@@ -443,6 +443,9 @@ contexts:
     user: u
 current-context: x
 `, api.URL, base64.StdEncoding.EncodeToString(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: api.Certificate().Raw})))), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := testCloud(t, 5, 10)
 	plane, err := w.plane(mustSpec(t, `name: orders-gw
 from: {name: ecs, address: orders-ecs}
@@ -524,10 +527,40 @@ func TestPacingBuckets(t *testing.T) {
 	if elbBucket("123456789012", "eu-west-1", "") == elbBucket("123456789012", "us-east-1", "") {
 		t.Error("ELB buckets of two regions are shared; ELB throttles per region")
 	}
-	if route53Bucket("123456789012", "") != route53Bucket("123456789012", "") || route53Bucket("123456789012", "") == route53Bucket("210987654321", "") {
-		t.Error("Route 53 buckets are not one per account")
+	if route53Bucket("123456789012", "") == route53Bucket("210987654321", "") {
+		t.Error("two accounts share a Route 53 bucket")
 	}
 	if route53Bucket("", "http://127.0.0.1:1") == route53Bucket("", "") {
 		t.Error("a test endpoint shares AWS's bucket")
+	}
+	// Route 53 is global and throttled per account: shifts of one account
+	// share one bucket (one paced client) whatever their hosted zone, and
+	// another account has its own.
+	w := testCloud(t, 5, 10)
+	for i, tc := range []struct {
+		account, zone string
+		clients       int
+	}{
+		{"123456789012", "Z0123456789ABC", 1},
+		{"123456789012", "Z9876543210XYZ", 1},
+		{"210987654321", "Z0123456789ABC", 2},
+	} {
+		spec := mustSpec(t, fmt.Sprintf(`name: orders-dns
+from: {name: ecs, address: ecs}
+to: {name: eks, address: eks}
+data_plane:
+  kind: route53
+  route53:
+    hosted_zone_id: %s
+    record_name: orders.example.com
+    account: "%s"
+    health: {from: http://127.0.0.1:1/healthz, to: http://127.0.0.1:1/healthz}
+`, tc.zone, tc.account)+cloudSpecCommon)
+		if _, err := w.cloud.route53(spec); err != nil {
+			t.Fatalf("shift %d: %v", i, err)
+		}
+		if n := len(w.cloud.r53); n != tc.clients {
+			t.Errorf("after shift %d (account %s, zone %s): %d Route 53 clients, want %d", i, tc.account, tc.zone, n, tc.clients)
+		}
 	}
 }

@@ -38,7 +38,7 @@ func readTraceFiles(ctx context.Context, e *env, label string, files []string, e
 	defer bar.done()
 	var n, done int64
 	for _, f := range files {
-		var r io.Reader = e.stdin
+		r := e.stdin
 		name := "stdin"
 		if f != "-" {
 			fh, err := os.Open(f)

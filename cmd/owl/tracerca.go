@@ -40,11 +40,11 @@ func parseWindow(s string) (timeWindow, error) {
 	}
 	from, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(a))
 	if err != nil {
-		return timeWindow{}, fmt.Errorf("%q: start: %v", s, err)
+		return timeWindow{}, fmt.Errorf("%q: start: %w", s, err)
 	}
 	to, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(b))
 	if err != nil {
-		return timeWindow{}, fmt.Errorf("%q: end: %v", s, err)
+		return timeWindow{}, fmt.Errorf("%q: end: %w", s, err)
 	}
 	if !to.After(from) {
 		return timeWindow{}, fmt.Errorf("%q: the end is not after the start", s)

@@ -51,7 +51,9 @@ func TestTraceUITarget(t *testing.T) {
 	}
 	w := tracing.NewWriter(f)
 	for _, tr := range stitched {
-		w.WriteTrace(tr)
+		if err := w.WriteTrace(tr); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package userstate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -258,8 +259,8 @@ func TestSubmissionValidation(t *testing.T) {
 			s := good()
 			tc.edit(s)
 			err := s.Validate()
-			fe, ok := err.(*FieldError)
-			if !ok || fe.Field != tc.field {
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Errorf("err = %v, want a FieldError on %s", err, tc.field)
 			}
 		})

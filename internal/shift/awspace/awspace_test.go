@@ -48,10 +48,15 @@ func TestEveryAttemptTakesAToken(t *testing.T) {
 			if i%2 == 1 {
 				c = b
 			}
-			req, _ := http.NewRequest("GET", "https://route53.amazonaws.com/", nil)
-			if _, err := c.Do(req); err != nil {
+			req, err := http.NewRequest("GET", "https://route53.amazonaws.com/", nil)
+			if err != nil {
 				t.Fatal(err)
 			}
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
 		}
 		if got := time.Since(start); got != 2*time.Second {
 			t.Fatalf("11 calls at 5/s took %v, want 2s", got)
@@ -72,7 +77,9 @@ func TestEveryAttemptTakesAToken(t *testing.T) {
 			if err != nil {
 				t.Fatalf("retry token refused: %v", err)
 			}
-			release(nil)
+			if err := release(nil); err != nil {
+				t.Fatalf("release a retry token: %v", err)
+			}
 		}
 	})
 }
@@ -81,11 +88,20 @@ func TestCancelledWaitReturnsTheToken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := NewPacer(map[string]Rate{APIELBv2: {PerSecond: 1, Burst: 1}})
 		c := p.Config(aws.Config{HTTPClient: &recordingClient{}}, APIELBv2, "1", Options{}).HTTPClient
-		req, _ := http.NewRequest("GET", "https://elasticloadbalancing.us-east-1.amazonaws.com/", nil)
-		c.Do(req) // takes the burst
+		req, err := http.NewRequest("GET", "https://elasticloadbalancing.us-east-1.amazonaws.com/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := c.Do(req) // takes the burst
+		if err != nil {
+			t.Fatalf("the first call, within the burst: %v", err)
+		}
+		resp.Body.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 		defer cancel()
-		if _, err := c.Do(req.WithContext(ctx)); err == nil {
+		resp, err = c.Do(req.WithContext(ctx))
+		if err == nil {
+			resp.Body.Close()
 			t.Fatal("a call waited past its context")
 		}
 	})

@@ -174,9 +174,14 @@ func TestStaleFenceRefused(t *testing.T) {
 	if err := other.SetWeights(ctx, shift.Split{ToBP: 5000}, 11); err != nil {
 		t.Fatalf("a newer fence: %v", err)
 	}
-	rt, _ := gw.GatewayV1().HTTPRoutes("shop").Get(ctx, "orders", metav1.GetOptions{})
+	rt, err := gw.GatewayV1().HTTPRoutes("shop").Get(ctx, "orders", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	rt.Annotations[FenceAnnotation] = "eleven"
-	gw.GatewayV1().HTTPRoutes("shop").Update(ctx, rt, metav1.UpdateOptions{})
+	if _, err := gw.GatewayV1().HTTPRoutes("shop").Update(ctx, rt, metav1.UpdateOptions{}); err != nil {
+		t.Fatalf("garble the fence annotation: %v", err)
+	}
 	if err := r.SetWeights(ctx, shift.Split{ToBP: 5000}, 12); err == nil || !strings.Contains(err.Error(), FenceAnnotation) {
 		t.Fatalf("a garbled fence annotation: %v", err)
 	}
@@ -291,9 +296,14 @@ func TestSchemaCatchesBadWeights(t *testing.T) {
 	schema := httpRouteSchema(t)
 	rt := route("")
 	rt.Spec.Rules[0].BackendRefs[0].Weight = ptr(int32(2_000_000)) // max is 1,000,000
-	b, _ := json.Marshal(rt)
+	b, err := json.Marshal(rt)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var obj map[string]any
-	json.Unmarshal(b, &obj)
+	if err := json.Unmarshal(b, &obj); err != nil {
+		t.Fatal(err)
+	}
 	delete(obj, "status")
 	if res := validate.NewSchemaValidator(schema, nil, "", strfmt.Default).Validate(obj); res.IsValid() {
 		t.Fatal("a weight of 2,000,000 passed the CRD schema: the check checks nothing")

@@ -84,9 +84,17 @@ func runBenchChild() error {
 	}
 	fmt.Println("listening", ln.Addr())
 	srv := &http.Server{Handler: p, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	io.Copy(io.Discard, os.Stdin)
-	return srv.Close()
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	_, err = io.Copy(io.Discard, os.Stdin)
+	if err != nil {
+		err = fmt.Errorf("read stdin: %w", err)
+	}
+	err = errors.Join(err, srv.Close())
+	if serr := <-served; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, fmt.Errorf("serve: %w", serr))
+	}
+	return err
 }
 
 // body3K is the upstream's answer: 3 KB, as in the issue's measurement.
@@ -105,8 +113,14 @@ func startUpstream(b *testing.B) string {
 		h["Content-Type"] = ctype
 		w.Write(body3K)
 	})}
-	go srv.Serve(ln)
-	b.Cleanup(func() { srv.Close() })
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	b.Cleanup(func() {
+		srv.Close()
+		if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+			b.Errorf("upstream: %v", err)
+		}
+	})
 	return ln.Addr().String()
 }
 
@@ -125,7 +139,12 @@ func startOwlChild(b *testing.B, from, to string) (string, int) {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { stdin.Close(); cmd.Wait() })
+	b.Cleanup(func() {
+		stdin.Close() // the child stops when its stdin closes
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("owl proxy process: %v", err)
+		}
+	})
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	addr, ok := strings.CutPrefix(strings.TrimSpace(line), "listening ")
 	if err != nil || !ok {
@@ -147,7 +166,9 @@ func startNginx(b *testing.B, bin, from, to string) (string, int) {
 		user = "user root root;" // run as the current user, not nobody
 	}
 	for _, d := range []string{"logs", "tmp"} {
-		os.MkdirAll(filepath.Join(dir, d), 0o755)
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			b.Fatal(err)
+		}
 	}
 	conf := fmt.Sprintf(`%s
 worker_processes auto;
@@ -189,7 +210,16 @@ http {
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { cmd.Process.Signal(os.Interrupt); cmd.Wait() })
+	b.Cleanup(func() {
+		// SIGINT is nginx's fast shutdown; a process that cannot be
+		// signalled has exited already, and Wait reports how.
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			b.Logf("stop nginx: %v", err)
+		}
+		if err := cmd.Wait(); err != nil {
+			b.Errorf("nginx: %v\n%s", err, stderr.String())
+		}
+	})
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
@@ -283,7 +313,7 @@ func runLoad(addr string, conns int, d time.Duration) (loadResult, error) {
 		}
 	}
 	if len(all) == 0 {
-		return res, fmt.Errorf("no request completed against %s: %v", addr, errors.Join(errs...))
+		return res, fmt.Errorf("no request completed against %s: %w", addr, errors.Join(errs...))
 	}
 	slices.Sort(all)
 	res.rps = float64(len(all)) / elapsed.Seconds()

@@ -346,7 +346,9 @@ func TestHopByHopHeadersAndForwardedFor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.ReadAll(resp.Body)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("read the proxied body: %v", err)
+	}
 	resp.Body.Close()
 	up := f.from.lastRequest()
 	for _, h := range []string{"X-Secret-Hop", "Proxy-Authorization"} {
@@ -439,7 +441,9 @@ func TestTraceHeadersPropagateAndSideIsLogged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	io.ReadAll(resp.Body)
+	if _, err := io.ReadAll(resp.Body); err != nil {
+		t.Fatalf("read the proxied body: %v", err)
+	}
 	resp.Body.Close()
 	up := f.from.lastRequest()
 	tp, err := tracectx.ParseTraceparent(up.Header.Get("traceparent"))

@@ -176,8 +176,13 @@ func (t *Transport) CloseIdleConnections() {
 func (pc *upConn) roundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	// A cancelled request interrupts the connection's I/O; the connection
-	// is then closed, never reused.
-	stop := context.AfterFunc(ctx, func() { pc.c.SetDeadline(aLongTimeAgo) })
+	// is then closed, never reused. A connection whose deadline cannot be
+	// set is closed at once, which interrupts its I/O as well.
+	stop := context.AfterFunc(ctx, func() {
+		if err := pc.c.SetDeadline(aLongTimeAgo); err != nil {
+			pc.c.Close()
+		}
+	})
 	write := writeRequest
 	if !canWriteFast(req) {
 		write = func(bw *bufio.Writer, req *http.Request) error { return req.Write(bw) }

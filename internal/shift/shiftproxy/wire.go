@@ -36,40 +36,44 @@ func canWriteFast(req *http.Request) bool { return len(req.Trailer) == 0 }
 
 // writeRequest writes req (origin form, HTTP/1.1) to bw: the request line,
 // Host, the header as it is (no User-Agent added), and the body framed by
-// its ContentLength, or chunked when the length is unknown.
+// its ContentLength, or chunked when the length is unknown. Errors of the
+// body's copy are returned; the caller flushes bw and checks that too.
 func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
 	}
-	bw.WriteString(method)
-	bw.WriteByte(' ')
+	// The head is appended to bw's free buffer and written in one call:
+	// no copy when it fits (as it nearly always does), and one error.
+	b := bw.AvailableBuffer()
+	b = append(b, method...)
+	b = append(b, ' ')
 	u := req.URL
 	if p := u.EscapedPath(); p != "" {
-		bw.WriteString(p)
+		b = append(b, p...)
 	} else {
-		bw.WriteByte('/')
+		b = append(b, '/')
 	}
 	if u.ForceQuery || u.RawQuery != "" {
-		bw.WriteByte('?')
-		bw.WriteString(u.RawQuery)
+		b = append(b, '?')
+		b = append(b, u.RawQuery...)
 	}
-	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	b = append(b, " HTTP/1.1\r\nHost: "...)
 	host := req.Host
 	if host == "" {
 		host = u.Host
 	}
-	writeHeaderValue(bw, host)
-	bw.WriteString("\r\n")
+	b = appendHeaderValue(b, host)
+	b = append(b, "\r\n"...)
 	for k, vv := range req.Header {
 		if reqExcluded(k) || !validHeaderKey(k) {
 			continue
 		}
 		for _, v := range vv {
-			bw.WriteString(k)
-			bw.WriteString(": ")
-			writeHeaderValue(bw, v)
-			bw.WriteString("\r\n")
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = appendHeaderValue(b, v)
+			b = append(b, "\r\n"...)
 		}
 	}
 	body := req.Body
@@ -77,7 +81,7 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 		body = nil
 	}
 	if req.Close {
-		bw.WriteString("Connection: close\r\n")
+		b = append(b, "Connection: close\r\n"...)
 	}
 	switch {
 	case body == nil:
@@ -85,24 +89,31 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 			return fmt.Errorf("request says %d body bytes but has no body", req.ContentLength)
 		}
 		if method == http.MethodPost || method == http.MethodPut || method == http.MethodPatch {
-			bw.WriteString("Content-Length: 0\r\n")
+			b = append(b, "Content-Length: 0\r\n"...)
 		}
-		_, err := bw.WriteString("\r\n")
+		b = append(b, "\r\n"...)
+		_, err := bw.Write(b)
 		return err
 	case req.ContentLength > 0:
-		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(bw.AvailableBuffer(), req.ContentLength, 10))
-		bw.WriteString("\r\n\r\n")
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, req.ContentLength, 10)
+		b = append(b, "\r\n\r\n"...)
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
 		n, err := io.CopyN(bw, body, req.ContentLength)
 		if err != nil {
-			if err == io.EOF {
+			if errors.Is(err, io.EOF) {
 				return fmt.Errorf("request body ended after %d of %d bytes", n, req.ContentLength)
 			}
 			return err
 		}
 		return nil
 	default:
-		bw.WriteString("Transfer-Encoding: chunked\r\n\r\n")
+		b = append(b, "Transfer-Encoding: chunked\r\n\r\n"...)
+		if _, err := bw.Write(b); err != nil {
+			return err
+		}
 		cw := httputil.NewChunkedWriter(bw)
 		if _, err := io.Copy(cw, body); err != nil {
 			return err
@@ -115,20 +126,20 @@ func writeRequest(bw *bufio.Writer, req *http.Request) error {
 	}
 }
 
-// writeHeaderValue writes v with any CR or LF replaced by a space, as
+// appendHeaderValue appends v with any CR or LF replaced by a space, as
 // net/http does, so that a value can never start a new header line.
-func writeHeaderValue(bw *bufio.Writer, v string) {
+func appendHeaderValue(b []byte, v string) []byte {
 	if !strings.ContainsAny(v, "\r\n") {
-		bw.WriteString(v)
-		return
+		return append(b, v...)
 	}
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if c == '\r' || c == '\n' {
 			c = ' '
 		}
-		bw.WriteByte(c)
+		b = append(b, c)
 	}
+	return b
 }
 
 // validHeaderKey reports whether k is a non-empty HTTP token.
@@ -186,7 +197,7 @@ var (
 func (rr *respReader) read(req *http.Request) (*http.Response, error) {
 	line, err := rr.br.ReadSlice('\n')
 	if err != nil {
-		if err == bufio.ErrBufferFull {
+		if errors.Is(err, bufio.ErrBufferFull) {
 			return nil, errors.New("response status line too long")
 		}
 		return nil, err
@@ -202,7 +213,7 @@ func (rr *respReader) read(req *http.Request) (*http.Response, error) {
 	for {
 		line, err := rr.br.ReadSlice('\n')
 		if err != nil {
-			if err == bufio.ErrBufferFull {
+			if errors.Is(err, bufio.ErrBufferFull) {
 				return nil, errHeaderTooLong
 			}
 			return nil, fmt.Errorf("read response header: %w", err)

@@ -99,12 +99,21 @@ func TestFiftyConcurrentShiftsUnderThrottling(t *testing.T) {
 	}
 	wg.Wait()
 	calls := fake.Calls()
+	// Injected errors are counted apart from the fake's own rate limit, so
+	// that a run whose only throttling came from arrival jitter does not
+	// pass for one that exercised the retries. checkPace bounds the calls
+	// that arrive over the rate; how many of them the fake then refuses
+	// depends on the machine's scheduling, so it is only logged.
 	count := map[string]int{}
+	limited := 0
 	for _, c := range calls {
-		count[c.Error]++
 		if c.RateLimited {
+			limited++
+			continue
 		}
+		count[c.Error]++
 	}
+	t.Logf("%d of %d calls refused by the fake's rate limit (arrival jitter)", limited, len(calls))
 	if count["Throttling"] == 0 || count["PriorRequestNotComplete"] == 0 {
 		t.Fatalf("errors injected %v: the test did not exercise retries", count)
 	}

@@ -437,6 +437,15 @@ func (f *Follower) drop(k string) {
 	delete(f.groups, k)
 }
 
+// writeLine writes l and a newline to w; a failed write (a full disk)
+// ends the file at once instead of at the Flush.
+func writeLine(w *bufio.Writer, l []byte) error {
+	if _, err := w.Write(l); err != nil {
+		return err
+	}
+	return w.WriteByte('\n')
+}
+
 func (f *Follower) stitch(ctx context.Context, ready map[string]*group) error {
 	dir, err := os.MkdirTemp(f.opts.TempDir, "owl-follow-*")
 	if err != nil {
@@ -454,8 +463,10 @@ func (f *Follower) stitch(ctx context.Context, ready map[string]*group) error {
 		for _, g := range ready {
 			for _, l := range pick(g) {
 				any = true
-				w.Write(l)
-				w.WriteByte('\n')
+				if err := writeLine(w, l); err != nil {
+					fh.Close()
+					return false, err
+				}
 			}
 		}
 		if err := w.Flush(); err != nil {

@@ -64,12 +64,16 @@ func TestFollowerStitchesSettledTracesAndMergesLateLines(t *testing.T) {
 	}
 	appendLine(t, path, callee[len(callee)/2:])
 	clk.advance(time.Second)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if _, ok := s.Get(root); ok {
 		t.Fatal("trace stitched before it settled")
 	}
 	clk.advance(3 * time.Second)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	tr, ok := s.Get(root)
 	if !ok || len(tr.Spans) != 2 {
 		t.Fatalf("settled trace: %v %v, want 2 spans", tr, ok)
@@ -81,9 +85,13 @@ func TestFollowerStitchesSettledTracesAndMergesLateLines(t *testing.T) {
 	// The gateway's line arrives late: the whole trace is rebuilt.
 	clk.advance(10 * time.Second)
 	appendLine(t, path, server)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	clk.advance(4 * time.Second)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	tr, _ = s.Get(root)
 	if len(tr.Spans) != 3 || tr.Spans[0].Service != "gateway" || tr.Spans[0].Kind != "server" {
 		t.Fatalf("after the late line: %d spans, root %+v", len(tr.Spans), tr.Spans[0])
@@ -99,7 +107,9 @@ func TestFollowerStitchesSettledTracesAndMergesLateLines(t *testing.T) {
 
 	// Kept lines are forgotten after Keep.
 	clk.advance(2 * time.Minute)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if st := f.Stats(); st.Pending != 0 || st.PendingBytes != 0 {
 		t.Errorf("after Keep: %+v, want nothing pending", st)
 	}
@@ -108,14 +118,20 @@ func TestFollowerStitchesSettledTracesAndMergesLateLines(t *testing.T) {
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	const root2 = "1-67891234-abcdef012345678912345678"
 	c2, s2, g2 := records(root2, clk.t)
 	appendLine(t, path, append(append(c2, s2...), g2...))
 	appendLine(t, path, []byte("not json\n"))
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	clk.advance(5 * time.Second)
-	f.Poll(ctx)
+	if err := f.Poll(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if tr, ok := s.Get(root2); !ok || len(tr.Spans) != 3 {
 		t.Errorf("trace after truncation: %v %v", tr, ok)
 	}

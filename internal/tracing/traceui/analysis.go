@@ -2,6 +2,7 @@ package traceui
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -42,7 +43,8 @@ func (u *UI) window(v url.Values, prefix, def string) (from, to time.Time, err e
 	}
 	q, err := tracestore.ParseQuery(w, u.now())
 	if err != nil {
-		if fe, ok := err.(*tracestore.FieldError); ok {
+		var fe *tracestore.FieldError
+		if errors.As(err, &fe) {
 			fe.Field = prefix + fe.Field
 		}
 		return from, to, err
@@ -135,11 +137,11 @@ func (u *UI) graphQuery(v url.Values) (graph.Options, graph.Filter, error) {
 	if s := strings.TrimSpace(v.Get("latency")); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < 0 {
-			if ms, perr := strconv.ParseFloat(s, 64); perr == nil && ms >= 0 && ms < 1e9 {
-				d, err = time.Duration(ms*float64(time.Millisecond)), nil
-			} else {
+			ms, perr := strconv.ParseFloat(s, 64)
+			if perr != nil || !(ms >= 0 && ms < 1e9) { // NaN too
 				return o, f, &tracestore.FieldError{Field: "latency", Value: s, Want: "a duration such as 50ms, or a number of milliseconds"}
 			}
+			d = time.Duration(ms * float64(time.Millisecond))
 		}
 		f.LatencyAbove = d
 	}

@@ -3,6 +3,7 @@ package traceui
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -60,13 +61,18 @@ func liveTraces(t *testing.T) []*tracing.Trace {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- f.Run(ctx) }()
+		var doErr error
 		for i := range 40 {
 			for _, p := range []string{"/api/home", "/api/home", "/api/friends", "/api/lesson/" + string(rune('1'+i%9))} {
-				f.Do(ctx, p) // injected failures are part of the data
+				// Injected failures (server errors) are part of the data;
+				// a request that got no answer is not.
+				if err := f.Do(ctx, p); err != nil && !errors.Is(err, traffic.ErrServerError) && doErr == nil {
+					doErr = err
+				}
 			}
 		}
 		cancel()
-		if fleetErr = <-done; fleetErr != nil {
+		if fleetErr = errors.Join(doErr, <-done); fleetErr != nil {
 			return
 		}
 		var out collect
@@ -249,6 +255,14 @@ func TestGraphPageFiltersAndSplitsBySide(t *testing.T) {
 	if code, _ := get(t, srv, "/traces/graph?min_calls=many"); code != 400 {
 		t.Errorf("bad min_calls: %d, want 400", code)
 	}
+	for _, lat := range []string{"-5", "NaN", "1e12", "soon"} {
+		if code, body := get(t, srv, "/traces/graph?latency="+lat); code != 400 || !strings.Contains(body, "latency=&#34;"+lat+"&#34;") {
+			t.Errorf("bad latency %q: %d, want 400 naming the field", lat, code)
+		}
+	}
+	if code, _ := get(t, srv, "/traces/graph?last=&latency=20"); code != 200 {
+		t.Errorf("latency=20 (milliseconds): %d, want 200", code)
+	}
 	code, body = get(t, srv, "/traces/graph?last=&format=json")
 	if code != 200 || !strings.Contains(body, `"edges"`) {
 		t.Errorf("graph JSON: %d", code)
@@ -302,8 +316,8 @@ func TestRankingPage(t *testing.T) {
 	if !strings.Contains(body, "incident window 0") {
 		t.Errorf("empty incident window not reported")
 	}
-	if code, _ := get(t, srv, "/traces/ranking?baseline_from=yesterday"); code != 400 {
-		t.Errorf("bad window: %d, want 400", code)
+	if code, body := get(t, srv, "/traces/ranking?baseline_from=yesterday"); code != 400 || !strings.Contains(body, "baseline_from=&#34;yesterday&#34;") {
+		t.Errorf("bad window: %d, want 400 naming the field baseline_from\n%s", code, body)
 	}
 }
 

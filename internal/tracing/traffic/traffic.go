@@ -317,9 +317,14 @@ var entries = []struct {
 	{"/api/lesson/", 0.2},
 }
 
+// ErrServerError is wrapped by the error Do returns when the gateway
+// answered 500 or more, as it does for the failures the fleet injects.
+var ErrServerError = errors.New("server error")
+
 // Do sends one user request to the gateway: to path (one of /api/home,
 // /api/friends, /api/lesson/ID) or, when path is "", to one picked at
-// random. An answer of 500 or more is returned as an error.
+// random. An answer of 500 or more is returned as an error wrapping
+// ErrServerError; a request that got no whole answer, as another error.
 func (f *Fleet) Do(ctx context.Context, path string) error {
 	if path == "" {
 		x := rand.Float64()
@@ -341,21 +346,24 @@ func (f *Fleet) Do(ctx context.Context, path string) error {
 	req.Header.Set("X-Owl-User", "u"+strconv.Itoa(rand.IntN(500)))
 	req.Header.Set("User-Agent", "owl-traffic/1")
 	resp, err := f.users.Do(req)
+	if err == nil {
+		// Read to the end, so that the connection is reused.
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		switch {
+		case err != nil:
+			err = fmt.Errorf("GET %s: read the answer: %w", path, err)
+		case resp.StatusCode >= 500:
+			err = fmt.Errorf("GET %s: %s: %w", path, resp.Status, ErrServerError)
+		}
+	}
 	f.mu.Lock()
 	f.sent++
-	if err != nil || resp.StatusCode >= 500 {
+	if err != nil {
 		f.failed++
 	}
 	f.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode >= 500 {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
-	}
-	return nil
+	return err
 }
 
 // deps are the base URLs services call.
@@ -593,13 +601,21 @@ func call(ctx context.Context, c *http.Client, method, url string, body any, out
 		r = zr
 	}
 	if resp.StatusCode >= 400 {
-		io.Copy(io.Discard, r)
-		return &statusError{url: url, status: resp.StatusCode}
+		serr := &statusError{url: url, status: resp.StatusCode}
+		// The error body is read only so that the connection is reused.
+		if _, err := io.Copy(io.Discard, r); err != nil {
+			return errors.Join(serr, fmt.Errorf("%s: read the error body: %w", url, err))
+		}
+		return serr
 	}
 	if err := json.NewDecoder(r).Decode(out); err != nil {
 		return fmt.Errorf("%s: %w", url, err)
 	}
-	io.Copy(io.Discard, r)
+	// Reading to the end checks a gzip body's checksum and lets the
+	// connection be reused.
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("%s: %w", url, err)
+	}
 	return nil
 }
 
@@ -669,8 +685,10 @@ func gzipped(h http.Handler) http.Handler {
 		w.Header().Add("Vary", "Accept-Encoding")
 		w.Header().Del("Content-Length")
 		w.WriteHeader(status)
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed)
-		zw.Write(bw.buf.Bytes())
+		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // a valid level: no error
+		if _, err := zw.Write(bw.buf.Bytes()); err != nil {
+			return // the client went away: the gzip footer would go nowhere
+		}
 		zw.Close()
 	})
 }

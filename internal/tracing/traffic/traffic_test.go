@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -34,7 +35,11 @@ func runFleetWith(t *testing.T, n int, incidents *Schedule) string {
 	go func() { done <- f.Run(ctx) }()
 	for i := range n {
 		for _, p := range []string{"/api/home", "/api/friends", "/api/lesson/" + string(rune('1'+i%9))} {
-			f.Do(ctx, p) // injected errors are expected
+			// Injected failures (server errors) are expected; a request
+			// that got no answer is not.
+			if err := f.Do(ctx, p); err != nil && !errors.Is(err, ErrServerError) {
+				t.Fatalf("request %d to %s: %v", i, p, err)
+			}
 		}
 	}
 	cancel()
