@@ -22,6 +22,7 @@ import (
 	"github.com/owlstack/owl/internal/sms/phonecrypt"
 	"github.com/owlstack/owl/internal/sms/smssim"
 	"github.com/owlstack/owl/internal/sms/smssystem"
+	"github.com/owlstack/owl/internal/tracectx"
 )
 
 // smsCmdConfig is the configuration of the 'owl sms' commands.
@@ -389,13 +390,14 @@ type smsWorkerConfig struct {
 	Log       config.Log       `yaml:"log"`
 	HTTP      config.HTTP      `yaml:"http"`
 	SMS       smssystem.Config `yaml:"sms"`
+	Trace     tracectx.Config  `yaml:"trace"`
 }
 
 func defaultSMSWorkerConfig() *smsWorkerConfig {
 	all := defaultAllConfig()
 	return &smsWorkerConfig{
 		Addr: "127.0.0.1:8090", AdminAddr: "127.0.0.1:6090", Data: all.Data, Log: all.Log, HTTP: all.HTTP,
-		SMS: smssystem.DefaultConfig(),
+		SMS: smssystem.DefaultConfig(), Trace: tracectx.DefaultConfig("sms-worker"),
 	}
 }
 
@@ -414,11 +416,19 @@ func smsWorkerTarget() target {
 }
 
 func startSMSWorker(ctx context.Context, p *process, cfg *smsWorkerConfig) error {
+	// First, so that every logger made below carries trace roots. Only the
+	// server is traced: provider calls carry phone numbers in their
+	// requests, and stay out of the access log.
+	tracer, err := startTracer(ctx, p, cfg.Trace, cfg.Data)
+	if err != nil {
+		return fmt.Errorf("sms-worker: %w", err)
+	}
 	sys, err := smssystem.Open(ctx, cfg.SMS, smssystem.Options{Data: cfg.Data, Log: p.log, Registry: p.reg})
 	if err != nil {
 		return err
 	}
 	opts := httpOptions(cfg.HTTP)
+	opts.Trace = tracer
 	ln, err := httpserver.Listen(cfg.Addr)
 	if err != nil {
 		sys.Close()
