@@ -262,9 +262,9 @@ func TestBatchUnclearOutcomeIsLookedUpPerNumber(t *testing.T) {
 				p := newBatchProvider(tc.answer)
 				runBatch(t, st, keys, p, 10)
 				for _, k := range keys {
-					to := string(st.users[k.UserID].PhoneCiphertext)
-					if f := st.finals[k]; f.State != Sent || len(p.accepted[to]) != 1 {
-						t.Errorf("%s: final %+v, accepted %d times; want sent exactly once", k.UserID, f, len(p.accepted[to]))
+					n := len(p.accepted[string(st.users[k.UserID].PhoneCiphertext)])
+					if f := st.finals[k]; f.State != Sent || n != 1 {
+						t.Errorf("%s: final %+v, accepted %d times; want sent exactly once", k.UserID, f, n)
 					}
 				}
 				if len(p.sizes) != tc.calls || p.lookups != 5 {
@@ -282,9 +282,9 @@ func TestBatchThrottledIsRetriedBeforeTheDeadline(t *testing.T) {
 		p := newBatchProvider(throttled, throttled, throttled)
 		runBatch(t, st, keys, p, 10)
 		for _, k := range keys {
-			to := string(st.users[k.UserID].PhoneCiphertext)
-			if f := st.finals[k]; f.State != Sent || len(p.accepted[to]) != 1 {
-				t.Errorf("%s: final %+v, accepted %d times", k.UserID, f, len(p.accepted[to]))
+			n := len(p.accepted[string(st.users[k.UserID].PhoneCiphertext)])
+			if f := st.finals[k]; f.State != Sent || n != 1 {
+				t.Errorf("%s: final %+v, accepted %d times", k.UserID, f, n)
 			}
 		}
 		if p.lookups != 0 {
