@@ -24,12 +24,16 @@ import (
 // kept in the temporary folder (the name carries the parameters).
 func benchInput(b *testing.B) (path string, spans int64) {
 	b.Helper()
-	const services, wantSpans = 100, 1_000_000
+	const services = 100
+	wantSpans := int64(1_000_000)
+	if testing.Short() {
+		wantSpans = 50_000 // make check runs every benchmark once: keep it quick
+	}
 	cfg := synth.Config{Services: services, Seed: 7,
 		Faults: []synth.Fault{{Kind: synth.FaultErrors, Service: "svc40", Rate: 0.1}, {Kind: synth.FaultUncompressed, Service: "svc20"}},
 		// An incident halfway through, for the ranking.
 		IncidentFaults: []synth.Fault{{Kind: synth.FaultLatency, Service: "svc45", MS: 40}},
-		IncidentAt:     benchIncidentAt,
+		IncidentAt:     benchIncidentAt(),
 		Patterns: []synth.Pattern{
 			{Kind: synth.PatternRepeat, Service: "svc30", To: "svc60", N: 3},
 			{Kind: synth.PatternNPlusOne, Service: "svc50", To: "svc90", N: 6},
@@ -93,8 +97,14 @@ func analyze(path string, each func(*tracing.Trace)) error {
 }
 
 // benchIncidentAt splits the benchmark's traces (about 30 s of requests
-// from synth's default start) into a baseline and an incident.
-var benchIncidentAt = time.Date(2026, 1, 1, 0, 0, 15, 0, time.UTC)
+// from synth's default start, 1.5 s under -short) into a baseline and an
+// incident.
+func benchIncidentAt() time.Time {
+	if testing.Short() {
+		return synth.DefaultStart().Add(700 * time.Millisecond)
+	}
+	return synth.DefaultStart().Add(15 * time.Second)
+}
 
 // fullPass is what `owl trace graph`, `owl trace findings` and `owl trace
 // rca` (baseline before benchIncidentAt, incident after) do, in one pass.
@@ -102,10 +112,11 @@ func fullPass(path string) (int, error) {
 	gb := graph.NewBuilder(graph.Options{})
 	d := NewDetector(Options{})
 	base, inc := rca.NewProfile(rca.Symptom{}), rca.NewProfile(rca.Symptom{})
+	at := benchIncidentAt()
 	err := analyze(path, func(t *tracing.Trace) {
 		gb.Add(t)
 		d.Add(t)
-		if len(t.Spans) > 0 && t.Spans[0].Start.Before(benchIncidentAt) {
+		if len(t.Spans) > 0 && t.Spans[0].Start.Before(at) {
 			base.Add(t)
 		} else {
 			inc.Add(t)
@@ -147,7 +158,7 @@ func BenchmarkGraphFindingsRanking1MSpans(b *testing.B) {
 // peakRSS runs one pass in a child process (this test binary, running
 // TestBenchChild) and returns its peak resident set (VmHWM) in MiB.
 func peakRSS(b *testing.B, path, mode string) float64 {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChild$", "-test.count=1", "-test.v")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchChild$", "-test.count=1", "-test.v", "-test.short="+strconv.FormatBool(testing.Short()))
 	cmd.Env = append(os.Environ(), "OWL_FINDINGS_BENCH_CHILD="+mode+":"+path)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
