@@ -70,42 +70,42 @@ func ParseAmzn(s string) (Amzn, error) {
 		}
 		k, v = trimOWS(k), trimOWS(v)
 		var err *HeaderError
-		switch kn := knownAmznKey(k); {
-		case kn == "Root":
+		switch knownAmznKey(k) {
+		case "Root":
 			if err = once(seenRoot, "Root"); err == nil {
 				var perr error
 				if a.Root, perr = ParseRoot(v); perr != nil {
 					err = amznErr("bad_root", "Root=%q: %v", clip(v), perr)
 				}
 			}
-		case kn == "Parent":
+		case "Parent":
 			if err = once(seenParent, "Parent"); err == nil {
 				if !decodeHex(a.Parent[:], v, true) || a.Parent.IsZero() {
 					err = amznErr("bad_parent", "Parent=%q: want 16 hex digits, not all zero", clip(v))
 				}
 			}
-		case kn == "Self":
+		case "Self":
 			if err = once(seenSelf, "Self"); err == nil {
 				if !validSelf(v) {
 					err = amznErr("bad_self", "Self=%q: want 1-<8 hex digits>-<hex digits>", clip(v))
 				}
 				a.Self = v
 			}
-		case kn == "Sampled":
+		case "Sampled":
 			if err = once(seenSampled, "Sampled"); err == nil {
 				if v != "0" && v != "1" && v != "?" {
 					err = amznErr("bad_sampled", "Sampled=%q: want 0, 1 or ?", clip(v))
 				}
 				a.Sampled = v
 			}
-		case kn == "Lineage":
+		case "Lineage":
 			if err = once(seenLineage, "Lineage"); err == nil {
 				if !validLineage(v) {
 					err = amznErr("bad_lineage", "Lineage=%q: want <8 hex>:<count> entries joined by '|', or <count>:<8 hex>:<count>", clip(v))
 				}
 				a.Lineage = v
 			}
-		case kn == "Caller":
+		case "Caller":
 			if err = once(seenCaller, "Caller"); err == nil {
 				if !ValidService(v) {
 					err = amznErr("bad_caller", "Caller=%q: want 1 to 64 letters, digits, '.', '_' or '-'", clip(v))
