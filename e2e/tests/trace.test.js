@@ -11,12 +11,14 @@ import { startOwl, launchBrowser, screenshotIfFailed, artifactsDir } from '../li
 
 let owl;
 let browser;
+let startedAt;
 const outside = [];
 
 const loopback = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 before(async () => {
   owl = await startOwl();
+  startedAt = Date.now();
   browser = await launchBrowser();
   // Refuse and record every request that would leave the machine.
   await browser.context.route('**/*', (route) => {
@@ -164,7 +166,10 @@ test('the incident ranking ranks suspects for the chosen windows', async (t) => 
   await run(t, async (page) => {
     const resp = await page.goto(new URL('traces/ranking', owl.url).href);
     assert.equal(resp.status(), 200);
-    // Pick an incident window: the last 10 seconds; the baseline before it.
+    // Pick an incident window: the last 10 seconds; the baseline before it,
+    // which needs traffic older than that: owl must have run for a while.
+    const wait = startedAt + 18000 - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
     await page.fill('input[name=incident_last]', '10s');
     await page.fill('input[name=baseline_from]', '');
     await page.fill('input[name=baseline_to]', '');
