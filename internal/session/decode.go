@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/owlstack/owl/internal/jsontext"
 	"github.com/owlstack/owl/internal/memory"
 )
 
@@ -395,7 +396,7 @@ func (d *decoder) timestamp(path string, dst *time.Time) error {
 	if err := d.str(path, &s); err != nil {
 		return err
 	}
-	if t, ok := parseUTC(s); ok {
+	if t, ok := jsontext.ParseUTC(s); ok {
 		*dst = t
 		return nil
 	}
@@ -404,66 +405,6 @@ func (d *decoder) timestamp(path string, dst *time.Time) error {
 		return fieldErr(path, "is not an RFC 3339 time: %q", s)
 	}
 	return nil
-}
-
-// parseUTC parses the common form "2006-01-02T15:04:05Z", with an optional
-// fraction of a second, as time.Parse(time.RFC3339, s) would; ok is false
-// for any other form.
-func parseUTC(s string) (time.Time, bool) {
-	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
-		return time.Time{}, false
-	}
-	num := func(s string) (int, bool) {
-		n := 0
-		for i := 0; i < len(s); i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		return n, true
-	}
-	year, ok1 := num(s[0:4])
-	month, ok2 := num(s[5:7])
-	day, ok3 := num(s[8:10])
-	hour, ok4 := num(s[11:13])
-	minute, ok5 := num(s[14:16])
-	sec, ok6 := num(s[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) {
-		return time.Time{}, false
-	}
-	nsec := 0
-	if frac := s[19 : len(s)-1]; frac != "" {
-		if frac[0] != '.' || len(frac) < 2 || len(frac) > 10 {
-			return time.Time{}, false
-		}
-		n, ok := num(frac[1:])
-		if !ok {
-			return time.Time{}, false
-		}
-		for range 10 - len(frac) {
-			n *= 10
-		}
-		nsec = n
-	}
-	if month < 1 || month > 12 || day < 1 || day > daysIn(month, year) || hour > 23 || minute > 59 || sec > 59 {
-		return time.Time{}, false
-	}
-	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
-}
-
-func daysIn(month, year int) int {
-	switch month {
-	case 2:
-		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
-			return 29
-		}
-		return 28
-	case 4, 6, 9, 11:
-		return 30
-	}
-	return 31
 }
 
 func unknownField(path, key string) error {

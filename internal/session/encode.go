@@ -3,7 +3,8 @@ package session
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/owlstack/owl/internal/jsontext"
 )
 
 // appendReason appends the reason's text (Reason.String) to dst without
@@ -37,13 +38,13 @@ func (r Reason) appendText(dst []byte) []byte {
 // generated here.
 func appendSession(dst []byte, s *Session) ([]byte, error) {
 	dst = append(dst, `{"session_id":`...)
-	dst = appendString(dst, s.ID)
+	dst = jsontext.AppendStringHTML(dst, s.ID)
 	dst = append(dst, `,"course":`...)
-	dst = appendString(dst, s.Course)
+	dst = jsontext.AppendStringHTML(dst, s.Course)
 	dst = append(dst, `,"course_version":`...)
-	dst = appendString(dst, s.CourseVersion)
+	dst = jsontext.AppendStringHTML(dst, s.CourseVersion)
 	dst = append(dst, `,"skill":`...)
-	dst = appendString(dst, s.Skill)
+	dst = jsontext.AppendStringHTML(dst, s.Skill)
 	dst = append(dst, `,"level":`...)
 	dst = strconv.AppendInt(dst, int64(s.Level), 10)
 	dst = append(dst, `,"challenges":`...)
@@ -95,70 +96,14 @@ func appendItemJSON(dst, ch []byte, it *Item) ([]byte, error) {
 		dst = append(dst, ',')
 	}
 	dst = append(dst, `"skill":`...)
-	dst = appendString(dst, it.Skill)
+	dst = jsontext.AppendStringHTML(dst, it.Skill)
 	dst = append(dst, `,"why":`...)
 	if it.Why != "" && it.Reason.Kind == 0 {
-		dst = appendString(dst, it.Why)
+		dst = jsontext.AppendStringHTML(dst, it.Why)
 	} else {
 		dst = append(dst, '"')
 		dst = it.Reason.appendText(dst) // ASCII without quotes or escapes
 		dst = append(dst, '"')
 	}
 	return append(dst, '}'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, escaped as encoding/json
-// escapes it (HTML-safe; invalid UTF-8 becomes U+FFFD).
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -14,54 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// TestAppendStringEveryByteAtEveryOffset checks the eight-bytes-at-a-time
-// scan against encoding/json's decoder: every byte value, at every
-// position of a run longer than one word, must come back as JSON reads it.
-func TestAppendStringEveryByteAtEveryOffset(t *testing.T) {
-	for c := range 256 {
-		for pos := range 19 {
-			in := []byte(strings.Repeat("a", 19))
-			in[pos] = byte(c)
-			s := string(in)
-			enc := appendString(nil, s)
-			var got string
-			if err := json.Unmarshal(enc, &got); err != nil {
-				t.Fatalf("byte %#x at %d: %s: %v", c, pos, enc, err)
-			}
-			if want := viaEncodingJSON(t, s); got != want {
-				t.Fatalf("byte %#x at %d: got %q, want %q", c, pos, got, want)
-			}
-		}
-	}
-}
-
-// viaEncodingJSON is s after a round trip through encoding/json, which also
-// replaces each invalid UTF-8 byte by U+FFFD.
-func viaEncodingJSON(t *testing.T, s string) string {
-	t.Helper()
-	b, err := json.Marshal(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back string
-	if err := json.Unmarshal(b, &back); err != nil {
-		t.Fatal(err)
-	}
-	return back
-}
-
-func TestAppendStringMultibyteAcrossWords(t *testing.T) {
-	for _, s := range []string{"abcdefgé", "abcdefghé", "日本語のテキスト", "abc\u2028def\x7f", "1234567\"", "12345678\\", "\xe6\x97"} {
-		var got string
-		if err := json.Unmarshal(appendString(nil, s), &got); err != nil {
-			t.Fatalf("%q: %v", s, err)
-		}
-		if want := viaEncodingJSON(t, s); got != want {
-			t.Errorf("%q: got %q, want %q", s, got, want)
-		}
-	}
-}
 
 func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 	const layout = "2006-01-02T15:04:05.000000Z07:00"

@@ -1,10 +1,10 @@
 package tracectx
 
 import (
-	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/owlstack/owl/internal/jsontext"
 )
 
 // Record kinds.
@@ -89,23 +89,23 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = append(b, `{"time":"`...)
 	b = appendTime(b, r.Time)
 	b = append(b, `","kind":`...)
-	b = appendString(b, r.Kind)
+	b = jsontext.AppendString(b, r.Kind)
 	b = append(b, `,"service":`...)
-	b = appendString(b, r.Service)
+	b = jsontext.AppendString(b, r.Service)
 	b = append(b, `,"trace_root":`...)
-	b = appendString(b, r.TraceRoot)
+	b = jsontext.AppendString(b, r.TraceRoot)
 	b = append(b, `,"span":`...)
-	b = appendString(b, r.Span)
+	b = jsontext.AppendString(b, r.Span)
 	b = appendOpt(b, `,"parent":`, r.Parent)
 	b = appendOpt(b, `,"self":`, r.Self)
 	b = appendOpt(b, `,"caller":`, r.Caller)
 	b = appendOpt(b, `,"peer":`, r.Peer)
 	b = appendOpt(b, `,"link":`, r.Link)
 	b = append(b, `,"method":`...)
-	b = appendString(b, r.Method)
+	b = jsontext.AppendString(b, r.Method)
 	b = appendOpt(b, `,"route":`, r.Route)
 	b = append(b, `,"path":`...)
-	b = appendString(b, r.Path)
+	b = jsontext.AppendString(b, r.Path)
 	b = appendOpt(b, `,"query_hash":`, r.QueryHash)
 	b = append(b, `,"status":`...)
 	b = strconv.AppendInt(b, int64(r.Status), 10)
@@ -121,26 +121,12 @@ func (r *Record) AppendJSON(b []byte) []byte {
 	b = appendOpt(b, `,"encoding":`, r.Encoding)
 	b = appendOpt(b, `,"accept_encoding":`, r.AcceptEncoding)
 	b = append(b, `,"fingerprint":`...)
-	b = appendString(b, r.Fingerprint)
+	b = jsontext.AppendString(b, r.Fingerprint)
 	b = appendOpt(b, `,"ua_hash":`, r.UAHash)
 	b = appendOpt(b, `,"user_hash":`, r.UserHash)
 	b = appendOpt(b, `,"error":`, r.Error)
 	if len(r.Attrs) > 0 {
-		b = append(b, `,"attrs":{`...)
-		keys := make([]string, 0, len(r.Attrs))
-		for k := range r.Attrs {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, k)
-			b = append(b, ':')
-			b = appendString(b, r.Attrs[k])
-		}
-		b = append(b, '}')
+		b = jsontext.AppendStringMap(append(b, `,"attrs":`...), r.Attrs)
 	}
 	return append(b, '}')
 }
@@ -150,109 +136,20 @@ func appendOpt(b []byte, key, v string) []byte {
 		return b
 	}
 	b = append(b, key...)
-	return appendString(b, v)
+	return jsontext.AppendString(b, v)
 }
 
 // appendTime appends t in UTC as 2006-01-02T15:04:05.000000Z, the layout
 // AppendFormat would write, without parsing a layout on every record.
 func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	year, month, day := t.Date()
-	if year < 0 || year > 9999 {
+	if year := t.Year(); year < 0 || year > 9999 {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	}
-	hour, minute, sec := t.Clock()
 	us := t.Nanosecond() / 1000
-	b = append(b,
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
-		byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':',
-		byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10), '.')
+	b = append(jsontext.AppendDateTime(b, t), '.')
 	for div := 100000; div > 0; div /= 10 {
 		b = append(b, byte('0'+us/div%10))
 	}
 	return append(b, 'Z')
 }
-
-const (
-	lsb = 0x0101010101010101
-	msb = 0x8080808080808080
-)
-
-// plainJSON8 reports whether the 8 bytes of x (little endian) may all be
-// copied into a JSON string as they are: no control character, quote,
-// backslash or non-ASCII byte. The tests are the classic SWAR ones
-// ("has a byte less than n", "has a zero byte").
-func plainJSON8(x uint64) bool {
-	ctl := (x - lsb*0x20) &^ x
-	quote := x ^ (lsb * '"')
-	quote = (quote - lsb) &^ quote
-	bslash := x ^ (lsb * '\\')
-	bslash = (bslash - lsb) &^ bslash
-	return (ctl|quote|bslash|x)&msb == 0
-}
-
-// appendString appends s as a JSON string: quotes, backslashes and control
-// characters escaped, invalid UTF-8 replaced by U+FFFD. Runs of plain ASCII
-// are skipped eight bytes at a time.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		for i+8 <= len(s) {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if !plainJSON8(x) {
-				break
-			}
-			i += 8
-		}
-		if i >= len(s) {
-			break
-		}
-		c := s[i]
-		if safeJSON[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexdigits[c>>4], hexdigits[c&15])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
-
-// safeJSON marks the bytes a JSON string may hold as they are.
-var safeJSON = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()

@@ -1,10 +1,10 @@
 package tracing
 
 import (
-	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/owlstack/owl/internal/jsontext"
 )
 
 // appendTrace appends t as encoding/json (HTML escaping off) would encode
@@ -13,9 +13,9 @@ import (
 // time outside the years 0 to 9999.
 func appendTrace(b []byte, t *Trace) ([]byte, error) {
 	b = append(b, `{"root":`...)
-	b = appendJSONString(b, t.Root)
+	b = jsontext.AppendString(b, t.Root)
 	b = append(b, `,"trace_id":`...)
-	b = appendJSONString(b, t.TraceID)
+	b = jsontext.AppendString(b, t.TraceID)
 	b = append(b, `,"spans":`...)
 	if t.Spans == nil {
 		b = append(b, "null"...)
@@ -37,12 +37,12 @@ func appendTrace(b []byte, t *Trace) ([]byte, error) {
 
 func appendSpan(b []byte, s *Span) ([]byte, error) {
 	b = append(b, `{"span_id":`...)
-	b = appendJSONString(b, s.SpanID)
+	b = jsontext.AppendString(b, s.SpanID)
 	b = appendOptString(b, `,"parent_id":`, s.ParentID)
 	b = append(b, `,"kind":`...)
-	b = appendJSONString(b, s.Kind)
+	b = jsontext.AppendString(b, s.Kind)
 	b = append(b, `,"service":`...)
-	b = appendJSONString(b, s.Service)
+	b = jsontext.AppendString(b, s.Service)
 	b = appendOptString(b, `,"caller":`, s.Caller)
 	b = appendOptString(b, `,"peer":`, s.Peer)
 	b = appendOptString(b, `,"method":`, s.Method)
@@ -67,22 +67,7 @@ func appendSpan(b []byte, s *Span) ([]byte, error) {
 	b = appendOptString(b, `,"fingerprint":`, s.Fingerprint)
 	b = appendOptString(b, `,"error":`, s.Error)
 	if len(s.Attrs) > 0 {
-		b = append(b, `,"attrs":{`...)
-		var arr [8]string
-		keys := arr[:0]
-		for k := range s.Attrs {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for i, k := range keys {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			b = appendJSONString(b, s.Attrs[k])
-		}
-		b = append(b, '}')
+		b = jsontext.AppendStringMap(append(b, `,"attrs":`...), s.Attrs)
 	}
 	if s.Orphan {
 		b = append(b, `,"orphan":true`...)
@@ -99,7 +84,7 @@ func appendOptString(b []byte, key, v string) []byte {
 	if v == "" {
 		return b
 	}
-	return appendJSONString(append(b, key...), v)
+	return jsontext.AppendString(append(b, key...), v)
 }
 
 // appendJSONTime writes t as time.Time's MarshalJSON does (RFC 3339 with
@@ -113,15 +98,7 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		}
 		return append(b, j...), nil
 	}
-	_, month, day := t.Date()
-	hour, minute, sec := t.Clock()
-	b = append(b, '"',
-		byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+int(month)/10), byte('0'+int(month)%10), '-',
-		byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+hour/10), byte('0'+hour%10), ':',
-		byte('0'+minute/10), byte('0'+minute%10), ':',
-		byte('0'+sec/10), byte('0'+sec%10))
+	b = jsontext.AppendDateTime(append(b, '"'), t)
 	if ns := t.Nanosecond(); ns != 0 {
 		var frac [10]byte
 		frac[0] = '.'
@@ -136,60 +113,4 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		b = append(b, frac[:n]...)
 	}
 	return append(b, 'Z', '"'), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as encoding/json does with HTML escaping off:
-// quote, backslash and control characters escaped, U+2028 and U+2029
-// escaped, invalid UTF-8 as \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

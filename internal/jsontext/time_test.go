@@ -1,0 +1,57 @@
+package jsontext
+
+import (
+	"testing"
+	"time"
+)
+
+// TestParseUTCAsUnmarshalJSON checks ParseUTC against time.Time's
+// UnmarshalJSON: where it says ok, the same time; where UnmarshalJSON
+// fails, never ok.
+func TestParseUTCAsUnmarshalJSON(t *testing.T) {
+	const fast = 7 // the first ones are the form ParseUTC reads
+	for i, s := range []string{
+		"2026-01-02T03:04:05Z", "2026-01-02T03:04:05.1Z", "2026-01-02T03:04:05.123456Z", "2026-01-02T03:04:05.123456789Z",
+		"0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "2024-02-29T00:00:00Z",
+		"2026-02-29T00:00:00Z", "2026-02-30T00:00:00.000000Z", "2026-13-01T00:00:00Z", "2026-01-00T00:00:00Z",
+		"2026-01-02T24:00:00Z", "2026-01-02T03:60:00Z", "2026-01-02T03:04:60Z", "2026-01-02T03:04:05.Z",
+		"2026-01-02T03:04:05.1234567890Z", "2026-01-02T03:04:05+00:00", "2026-01-02t03:04:05Z", "2026-01-02T03:04:05,1Z",
+		"2026-1-02T03:04:05Z", "yesterday", "", "2023-02-29T00:00:00Z", "+026-05-04T10:00:00Z", "2026-05-04T1a:00:00Z",
+	} {
+		got, ok := ParseUTC(s)
+		var want time.Time
+		err := want.UnmarshalJSON([]byte(`"` + s + `"`))
+		if ok && (err != nil || !got.Equal(want) || got.Location() != time.UTC) {
+			t.Errorf("ParseUTC(%q) = %v, UnmarshalJSON: %v, %v", s, got, want, err)
+		}
+		if !ok && i < fast {
+			t.Errorf("ParseUTC(%q) not ok, want the fast path", s)
+		}
+	}
+}
+
+func FuzzParseUTC(f *testing.F) {
+	f.Add("2026-01-02T03:04:05.123456Z")
+	f.Add("2026-02-30T00:00:00Z")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := ParseUTC(s)
+		if !ok {
+			return
+		}
+		var want time.Time
+		if err := want.UnmarshalJSON([]byte(`"` + s + `"`)); err != nil || !got.Equal(want) {
+			t.Fatalf("ParseUTC(%q) = %v, UnmarshalJSON: %v, %v", s, got, want, err)
+		}
+	})
+}
+
+func TestAppendDateTimeAsFormat(t *testing.T) {
+	for _, tm := range []time.Time{
+		time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC), time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(2024, 2, 29, 12, 30, 45, 0, time.FixedZone("x", 3600)),
+	} {
+		if got, want := string(AppendDateTime([]byte("x"), tm)), "x"+tm.Format("2006-01-02T15:04:05"); got != want {
+			t.Errorf("AppendDateTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
