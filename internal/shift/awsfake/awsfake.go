@@ -213,6 +213,31 @@ func MaxPerWindow(ts []time.Time, w time.Duration) int {
 	return best
 }
 
+// CheckPace checks, from a fake's log, that calls to api kept to rate r
+// with burst b: at most r + b calls were scheduled within any second (the
+// times the token bucket handed out), and at most r·(1s + d) + b arrived
+// within any second, d being the spread of the schedule-to-arrival delays
+// actually seen (timers and scheduling on a busy machine). It returns a
+// summary of what it saw, or an error naming the first limit broken.
+func CheckPace(calls []Call, api string, r, b int) (string, error) {
+	sends, arrivals := Sends(calls, api), Arrivals(calls, api)
+	if len(sends) != len(arrivals) {
+		return "", fmt.Errorf("%d of %d calls carry their send time", len(sends), len(arrivals))
+	}
+	scheduled := MaxPerWindow(sends, time.Second)
+	if scheduled > r+b {
+		return "", fmt.Errorf("%d calls scheduled within one second, configured %d/s with burst %d", scheduled, r, b)
+	}
+	lo, hi := Delay(calls, api)
+	spread := hi - lo
+	limit := int(float64(r)*(time.Second+spread).Seconds()) + b
+	arrived := MaxPerWindow(arrivals, time.Second)
+	if arrived > limit {
+		return "", fmt.Errorf("%d calls arrived within one second, configured %d/s, delay spread %v: more than %d", arrived, r, spread, limit)
+	}
+	return fmt.Sprintf("%s: at most %d calls scheduled and %d arrived within a second (rate %d/s, delay spread %v)", api, scheduled, arrived, r, spread), nil
+}
+
 // ServeHTTP answers one AWS API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/2013-04-01/") {

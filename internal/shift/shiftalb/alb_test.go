@@ -108,7 +108,11 @@ func TestFiftyConcurrentShiftsUnderThrottling(t *testing.T) {
 	if throttled == 0 {
 		t.Fatalf("no call of %d was throttled: the test did not exercise retries", len(calls))
 	}
-	checkPace(t, calls, awsfake.ELBv2, perSecond, 1)
+	summary, err := awsfake.CheckPace(calls, awsfake.ELBv2, perSecond, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log(summary)
 	for i := range shifts {
 		r, from, to := rule(i)
 		got, _ := fake.Rule(r)
@@ -173,28 +177,4 @@ func TestCapacityFenceAndErrors(t *testing.T) {
 			t.Errorf("options %+v accepted", o)
 		}
 	}
-}
-
-// checkPace checks, from the fake's log, that calls to api kept to rate r
-// with burst b: at most r + b calls were scheduled within any second (the
-// times the token bucket handed out), and at most r·(1s + d) + b arrived
-// within any second, d being the spread of the schedule-to-arrival delays
-// actually seen (timers and scheduling on a busy machine).
-func checkPace(t *testing.T, calls []awsfake.Call, api string, r, b int) {
-	t.Helper()
-	sends := awsfake.Sends(calls, api)
-	if len(sends) != len(awsfake.Arrivals(calls, api)) {
-		t.Fatalf("%d of %d calls carry their send time", len(sends), len(awsfake.Arrivals(calls, api)))
-	}
-	if most := awsfake.MaxPerWindow(sends, time.Second); most > r+b {
-		t.Fatalf("%d calls scheduled within one second, configured %d/s with burst %d", most, r, b)
-	}
-	lo, hi := awsfake.Delay(calls, api)
-	spread := hi - lo
-	limit := int(float64(r)*(time.Second+spread).Seconds()) + b
-	most := awsfake.MaxPerWindow(awsfake.Arrivals(calls, api), time.Second)
-	if most > limit {
-		t.Fatalf("%d calls arrived within one second, configured %d/s, delay spread %v: more than %d", most, r, spread, limit)
-	}
-	t.Logf("%s: at most %d calls scheduled and %d arrived within a second (rate %d/s, delay spread %v)", api, awsfake.MaxPerWindow(sends, time.Second), most, r, spread)
 }
