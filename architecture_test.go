@@ -22,6 +22,7 @@ var layers = map[string]string{
 	"internal/landing":    "platform",
 	"internal/tracectx":   "platform",
 	"internal/pgtest":     "platform",
+	"internal/sqldb":      "platform",
 	"internal/jsontext":   "platform",
 
 	// Session generator (seed 001).

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -21,7 +19,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
+
+	"github.com/owlstack/owl/internal/sqldb"
 )
 
 // Dialect names the database engine.
@@ -51,8 +50,8 @@ type Store struct {
 // URL, sqlite://PATH, or empty for the SQLite file DefaultFile under
 // dataDir. It does not migrate; call Migrate.
 func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
-		name := redact(databaseURL)
+	if sqldb.IsPostgres(databaseURL) {
+		name := sqldb.Redact(databaseURL)
 		db, err := sql.Open("pgx", databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("database URL %s: %w", name, err)
@@ -65,28 +64,16 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		}
 		return &Store{db: db, dialect: Postgres, name: name}, nil
 	}
-	path, _ := strings.CutPrefix(databaseURL, "sqlite://")
-	if path == "" {
-		path = filepath.Join(dataDir, DefaultFile)
-	}
-	if strings.Contains(path, "://") {
-		return nil, fmt.Errorf("database URL: expected postgres://, postgresql:// or sqlite://PATH, got scheme %q", strings.SplitN(path, "://", 2)[0])
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("database folder: %w", err)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	path, err := sqldb.SQLitePath(databaseURL, filepath.Join(dataDir, DefaultFile))
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	// One connection: SQLite has one writer, and immediate transactions on
 	// one connection serialise the read-modify-write of results.
-	db.SetMaxOpenConns(1)
+	db, err := sqldb.OpenSQLite(path)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -230,15 +217,6 @@ func (s *Store) q(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
-}
-
-// redact removes the password from a database URL.
-func redact(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable database URL)"
-	}
-	return u.Redacted()
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

@@ -16,8 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -25,9 +23,9 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // the "sqlite" database/sql driver
 
 	"github.com/owlstack/owl/internal/shift"
+	"github.com/owlstack/owl/internal/sqldb"
 )
 
 //go:embed migrations
@@ -50,8 +48,8 @@ type Store struct {
 func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 	var s *Store
 	switch {
-	case strings.HasPrefix(databaseURL, "postgres://"), strings.HasPrefix(databaseURL, "postgresql://"):
-		name := redact(databaseURL)
+	case sqldb.IsPostgres(databaseURL):
+		name := sqldb.Redact(databaseURL)
 		db, err := sql.Open("pgx", databaseURL)
 		if err != nil {
 			return nil, fmt.Errorf("shift database %s: %w", name, err)
@@ -59,28 +57,14 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		db.SetMaxOpenConns(8)
 		s = &Store{db: db, postgres: true, Name: name}
 	default:
-		path := strings.TrimPrefix(databaseURL, "sqlite://")
-		if path == "" {
-			path = filepath.Join(dataDir, DefaultFile)
-		}
-		if strings.Contains(path, "://") {
-			return nil, fmt.Errorf("shift database URL: expected postgres://, postgresql:// or sqlite://PATH, got scheme %q", strings.SplitN(path, "://", 2)[0])
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("shift database folder: %w", err)
-		}
-		q := url.Values{}
-		q.Add("_pragma", "busy_timeout(10000)")
-		q.Add("_pragma", "journal_mode(WAL)")
-		q.Add("_pragma", "synchronous(FULL)")
-		q.Add("_txlock", "immediate")
-		db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		path, err := sqldb.SQLitePath(databaseURL, filepath.Join(dataDir, DefaultFile))
 		if err != nil {
-			return nil, fmt.Errorf("shift database %s: %w", path, err)
+			return nil, fmt.Errorf("shift %w", err)
 		}
-		// One connection: SQLite has one writer anyway, and this keeps
-		// every transaction of this process in order.
-		db.SetMaxOpenConns(1)
+		db, err := sqldb.OpenSQLite(path)
+		if err != nil {
+			return nil, fmt.Errorf("shift database: %w", err)
+		}
 		s = &Store{db: db, Name: path}
 	}
 	if err := s.db.PingContext(ctx); err != nil {
@@ -92,14 +76,6 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*Store, error) {
 		return nil, fmt.Errorf("migrate shift database %s: %w", s.Name, err)
 	}
 	return s, nil
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 // Close closes the database.

@@ -12,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -27,7 +25,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
-	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+	"github.com/owlstack/owl/internal/sqldb"
 )
 
 // Dialect names the database engine.
@@ -61,39 +59,24 @@ const DefaultFile = "sms/sms.db"
 // URL, or empty for the SQLite file DefaultFile under dataDir. It does not
 // migrate.
 func Open(ctx context.Context, databaseURL, dataDir string) (*DB, error) {
-	if strings.HasPrefix(databaseURL, "postgres://") || strings.HasPrefix(databaseURL, "postgresql://") {
+	if sqldb.IsPostgres(databaseURL) {
 		return openPostgres(ctx, databaseURL)
 	}
-	path := databaseURL
-	if p, ok := strings.CutPrefix(path, "sqlite://"); ok {
-		path = p
-	}
-	if path == "" {
-		path = filepath.Join(dataDir, DefaultFile)
-	}
-	if strings.Contains(path, "://") {
-		return nil, fmt.Errorf("database URL: expected postgres://, postgresql:// or sqlite://PATH, got scheme %q", strings.SplitN(path, "://", 2)[0])
+	path, err := sqldb.SQLitePath(databaseURL, filepath.Join(dataDir, DefaultFile))
+	if err != nil {
+		return nil, err
 	}
 	return OpenSQLite(path)
 }
 
 // OpenSQLite opens (creating it if needed) the SQLite database at path.
 func OpenSQLite(path string) (*DB, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("database folder: %w", err)
-	}
-	q := url.Values{}
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
 	// River's SQLite driver needs a single connection; so does correctness
-	// of SQLite's write lock under many goroutines.
-	db.SetMaxOpenConns(1)
+	// of SQLite's write lock under many goroutines: sqldb opens just one.
+	db, err := sqldb.OpenSQLite(path)
+	if err != nil {
+		return nil, err
+	}
 	if err := db.Ping(); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -102,7 +85,7 @@ func OpenSQLite(path string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
-	name := redact(databaseURL)
+	name := sqldb.Redact(databaseURL)
 	cfg, err := pgxpool.ParseConfig(databaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("database URL %s: %w", name, err)
@@ -121,14 +104,6 @@ func openPostgres(ctx context.Context, databaseURL string) (*DB, error) {
 		return nil, fmt.Errorf("connect to %s: %w", name, err)
 	}
 	return &DB{Dialect: Postgres, Pool: pool, Name: name}, nil
-}
-
-func redact(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
 }
 
 // Close closes the database.
