@@ -3,7 +3,8 @@
 # logs, default 1000000 and 10000000) generate a synthetic fleet's logs with
 # 'owl trace synth', time 'wc -l' over the same files, then stitch them in a
 # child process and report lines/s, the ratio to 'wc -l' (goal >= 0.1) and
-# the child's peak RSS (getrusage), which must stay flat as the input grows.
+# the child's peak RSS (getrusage), which must stay flat as the input grows,
+# and the CPU time (user + system) the stitch took.
 # Long and disk-hungry (about 450 MB of logs per million lines, plus as
 # much for synth's truth file): not part of 'make test'.
 #
@@ -33,7 +34,7 @@ fi
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 
-printf '%-10s %10s %10s %12s %10s %12s\n' lines wc_s stitch_s lines/s x_wc_l peak_rss_MiB
+printf '%-10s %10s %10s %12s %10s %12s %10s\n' lines wc_s stitch_s lines/s x_wc_l peak_rss_MiB stitch_cpu_s
 for n in "${sizes[@]}"; do
   dir=$work/synth-$n
   if [ ! -d "$dir/app" ]; then
@@ -52,12 +53,16 @@ for _ in range(2):
     r = subprocess.run(["wc", "-l"] + files, check=True, capture_output=True, text=True)
     wc = min(wc or 1e9, time.monotonic() - t)
 lines = int(r.stdout.strip().splitlines()[-1].split()[0])
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+cpu0 = ru.ru_utime + ru.ru_stime
 t = time.monotonic()
 subprocess.run([owl, "trace", "stitch", "--app", os.path.join(d, "app"), "--out", out, "--tmp", d, "--mem", mem],
                check=True, stdout=subprocess.DEVNULL)
 secs = time.monotonic() - t
-rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # KiB on Linux
+ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+rss = ru.ru_maxrss / 1024  # KiB on Linux
+cpu = ru.ru_utime + ru.ru_stime - cpu0  # user + system: less sensitive to a loaded machine than wall time
 os.remove(out)
-print("%-10d %10.2f %10.2f %12.0f %10.3f %12.1f" % (lines, wc, secs, lines / secs, (lines / secs) / (lines / wc), rss))
+print("%-10d %10.2f %10.2f %12.0f %10.3f %12.1f %10.2f" % (lines, wc, secs, lines / secs, (lines / secs) / (lines / wc), rss, cpu))
 EOF
 done

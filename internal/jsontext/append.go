@@ -68,11 +68,15 @@ func hasByte(x uint64, c byte) bool {
 // into a JSON string as they are: no control character, quote, backslash or
 // non-ASCII byte, and with html none of '<', '>' and '&'.
 func plain8(x uint64, html bool) bool {
-	ctl := (x - lsb*0x20) &^ x // a byte below 0x20
-	if (ctl|x)&msb != 0 || hasByte(x, '"') || hasByte(x, '\\') {
-		return false
-	}
-	return !html || !(hasByte(x, '<') || hasByte(x, '>') || hasByte(x, '&'))
+	return plainWord(x) && !(html && (hasByte(x, '<') || hasByte(x, '>') || hasByte(x, '&')))
+}
+
+// plainWord is plain8 without html, in one expression small enough to be
+// inlined: a byte below 0x20, a non-ASCII byte, a quote or a backslash
+// sets the top bit of its byte (as in hasByte).
+func plainWord(x uint64) bool {
+	q, b := x^(lsb*'"'), x^(lsb*'\\')
+	return ((x-lsb*0x20)&^x|x|(q-lsb)&^q|(b-lsb)&^b)&msb == 0
 }
 
 // safe and safeHTML mark the bytes a JSON string may hold as they are.
@@ -85,6 +89,42 @@ var safe, safeHTML = func() (t, h [256]bool) {
 }()
 
 func appendString(dst []byte, s string, html bool) []byte {
+	if !html && plain(s) { // most strings: a copy between quotes
+		dst = append(dst, '"')
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	return appendEscaped(dst, s, html)
+}
+
+// plain reports whether s may be copied into a JSON string as it is
+// (without HTML escaping). It reads eight bytes at a time, the last eight
+// overlapping the ones before, so that no byte is left to a slower loop.
+func plain(s string) bool {
+	if len(s) < 8 {
+		for i := 0; i < len(s); i++ {
+			if !safe[s[i]] {
+				return false
+			}
+		}
+		return true
+	}
+	for i := 0; i < len(s)-8; i += 8 {
+		if !plainWord(load8(s[i : i+8])) {
+			return false
+		}
+	}
+	return plainWord(load8(s[len(s)-8:]))
+}
+
+// load8 reads 8 bytes of a string little endian, in one load: w has
+// length 8, so the compiler drops the bounds checks and merges the bytes.
+func load8(w string) uint64 {
+	return uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+}
+
+func appendEscaped(dst []byte, s string, html bool) []byte {
 	table := &safe
 	if html {
 		table = &safeHTML
@@ -94,9 +134,7 @@ func appendString(dst []byte, s string, html bool) []byte {
 	for i := 0; i < len(s); {
 		// Runs of plain ASCII, eight bytes at a time.
 		for i+8 <= len(s) {
-			x := uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
-				uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
-			if !plain8(x, html) {
+			if !plain8(load8(s[i:i+8]), html) {
 				break
 			}
 			i += 8

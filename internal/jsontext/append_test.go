@@ -30,14 +30,17 @@ func checkAppend(t testing.TB, s string) {
 }
 
 // TestAppendEveryByteAtEveryOffset checks the eight-bytes-at-a-time scan:
-// every byte value, at every position of a run longer than two words,
-// must be written byte for byte as encoding/json writes it.
+// every byte value, at every position of strings shorter than a word, of
+// a word and of runs of words with a partial last word, must be written
+// byte for byte as encoding/json writes it.
 func TestAppendEveryByteAtEveryOffset(t *testing.T) {
-	for c := range 256 {
-		for pos := range 19 {
-			in := []byte(strings.Repeat("a", 19))
-			in[pos] = byte(c)
-			checkAppend(t, string(in))
+	for n := 1; n <= 25; n++ {
+		for c := range 256 {
+			for pos := range n {
+				in := []byte(strings.Repeat("a", n))
+				in[pos] = byte(c)
+				checkAppend(t, string(in))
+			}
 		}
 	}
 }

@@ -26,18 +26,23 @@ type BatchProvider interface {
 // up to max messages: a group leaves when it is full or linger after its
 // first message, whichever comes first, and several groups may be in
 // flight at once. Each group commits the intents of all its reminders in
-// one statement before the call, under one reference.
+// one statement before the call, under one reference, unless their
+// leases recorded them already (IntentClaimer): those go in groups of
+// their own reference.
 type batcher struct {
 	s      *Sender
 	p      BatchProvider
 	max    int
 	linger time.Duration
 
-	mu   sync.Mutex
-	open *sendGroup
+	mu sync.Mutex
+	// open holds the group that is filling up for each reference; ""
+	// for calls whose intents the group is to record.
+	open map[string]*sendGroup
 }
 
 type sendGroup struct {
+	ref   string
 	calls []*batchCall
 	timer *time.Timer
 }
@@ -47,32 +52,42 @@ type batchCall struct {
 	in       Intent
 	m        Message
 	deadline time.Time
-	done     chan struct{}
+	// prerecorded: in (At and Ref) was committed with the lease.
+	prerecorded bool
+	done        chan struct{}
 
 	// Set by the group before done is closed.
 	size     int   // reminders in the provider call
-	recorded bool  // the intent was committed (At, Ref set)
+	recorded bool  // the intent was committed (At, Ref set) and the call made
 	storeErr error // the intents could not be recorded
 	id       string
 	err      error // the provider's answer
 }
 
-// send adds c to the open group and waits for the group's outcome. The
-// wait does not end with ctx: the group's call serves every member, and it
-// is bounded by the earliest deadline and the provider's timeout.
+// send adds c to the open group of its reference and waits for the
+// group's outcome. The wait does not end with ctx: the group's call serves
+// every member, and it is bounded by the earliest deadline and the
+// provider's timeout.
 func (b *batcher) send(c *batchCall) {
 	c.done = make(chan struct{})
+	ref := ""
+	if c.prerecorded {
+		ref = c.in.Ref
+	}
 	b.mu.Lock()
-	g := b.open
+	if b.open == nil {
+		b.open = map[string]*sendGroup{}
+	}
+	g := b.open[ref]
 	if g == nil {
-		g = &sendGroup{calls: make([]*batchCall, 0, b.max)}
-		b.open = g
+		g = &sendGroup{ref: ref, calls: make([]*batchCall, 0, b.max)}
+		b.open[ref] = g
 		g.timer = time.AfterFunc(b.linger, func() { b.flush(g) })
 	}
 	g.calls = append(g.calls, c)
 	full := len(g.calls) >= b.max
 	if full {
-		b.open = nil
+		delete(b.open, ref)
 		g.timer.Stop()
 	}
 	b.mu.Unlock()
@@ -85,18 +100,19 @@ func (b *batcher) send(c *batchCall) {
 // flush sends g when its linger is over, unless it left full already.
 func (b *batcher) flush(g *sendGroup) {
 	b.mu.Lock()
-	if b.open != g {
+	if b.open[g.ref] != g {
 		b.mu.Unlock()
 		return
 	}
-	b.open = nil
+	delete(b.open, g.ref)
 	b.mu.Unlock()
 	b.exec(g)
 }
 
-// batchRef is the reference of one provider call: random, so that a search
-// of the provider's records finds exactly the call that carried it.
-func batchRef() string {
+// BatchRef is a new reference for provider calls that carry many
+// reminders: random, so that a search of the provider's records by number
+// and reference finds exactly the call that carried that number.
+func BatchRef() string {
 	return fmt.Sprintf("owlb%016x%08x", rand.Uint64(), rand.Uint32())
 }
 
@@ -110,14 +126,19 @@ func (b *batcher) exec(g *sendGroup) {
 		}
 	}()
 	now := s.now()
-	ref := batchRef()
+	ref := g.ref
+	if ref == "" {
+		ref = BatchRef()
+	}
 	live := make([]*batchCall, 0, len(g.calls))
 	var earliest time.Time
 	for _, c := range g.calls {
 		if !now.Before(c.deadline) {
-			continue // too late: not recorded, never sent
+			continue // too late: never sent
 		}
-		c.in.At, c.in.Ref = now, ref
+		if !c.prerecorded {
+			c.in.At, c.in.Ref = now, ref
+		}
 		live = append(live, c)
 		if earliest.IsZero() || c.deadline.Before(earliest) {
 			earliest = c.deadline
@@ -126,30 +147,35 @@ func (b *batcher) exec(g *sendGroup) {
 	if len(live) == 0 {
 		return
 	}
-	ins := make([]Intent, len(live))
-	for i, c := range live {
-		ins[i] = c.in
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), max(s.Lease, time.Second))
-	ok, err := s.Store.Intents(sctx, ins)
-	scancel()
-	if err != nil {
-		for _, c := range live {
-			c.storeErr = err
+	sendable := live
+	if g.ref == "" {
+		ins := make([]Intent, len(live))
+		for i, c := range live {
+			ins[i] = c.in
 		}
-		return
-	}
-	sendable := live[:0]
-	for i, c := range live {
-		if !ok[i] {
-			c.storeErr = ErrLeased
-			continue
+		sctx, scancel := context.WithTimeout(context.Background(), max(s.Lease, time.Second))
+		ok, err := s.Store.Intents(sctx, ins)
+		scancel()
+		if err != nil {
+			for _, c := range live {
+				c.storeErr = err
+			}
+			return
 		}
+		sendable = live[:0]
+		for i, c := range live {
+			if !ok[i] {
+				c.storeErr = ErrLeased
+				continue
+			}
+			sendable = append(sendable, c)
+		}
+		if len(sendable) == 0 {
+			return
+		}
+	}
+	for _, c := range sendable {
 		c.recorded = true
-		sendable = append(sendable, c)
-	}
-	if len(sendable) == 0 {
-		return
 	}
 	ms := make([]Message, len(sendable))
 	for i, c := range sendable {

@@ -36,6 +36,16 @@ type SendStore interface {
 	OptOut(ctx context.Context, userID string, now time.Time) error
 }
 
+// IntentClaimer is a SendStore that can record the intent of a reminder's
+// first provider call together with its lease, in one write instead of
+// two. The Sender uses it for batched sends.
+type IntentClaimer interface {
+	// ClaimIntent claims as Claim does and, when the reminder is queued,
+	// records the intent of a provider call (Intent's Ref set, chosen by
+	// the store); the Send is then the row as it was before, queued.
+	ClaimIntent(ctx context.Context, k Key, jobID int64, now, until time.Time) (Send, User, Intent, error)
+}
+
 // Finisher records a final outcome and completes the reminder's job in one
 // transaction.
 type Finisher func(ctx context.Context, f Final) error
@@ -158,7 +168,17 @@ func (s *Sender) Work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 
 func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Time, finish Finisher) (Result, error) {
 	now := s.now()
-	send, user, err := s.Store.Claim(ctx, k, jobID, now, now.Add(s.Lease))
+	batch := s.batcher()
+	var send Send
+	var user User
+	// claimed is the intent that the lease recorded, if any.
+	var claimed Intent
+	var err error
+	if ic, ok := s.Store.(IntentClaimer); ok && batch != nil {
+		send, user, claimed, err = ic.ClaimIntent(ctx, k, jobID, now, now.Add(s.Lease))
+	} else {
+		send, user, err = s.Store.Claim(ctx, k, jobID, now, now.Add(s.Lease))
+	}
 	switch {
 	case errors.Is(err, ErrLeased):
 		return Result{Snooze: s.Lease / 4}, nil
@@ -208,12 +228,9 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 	ctx, cancel := context.WithTimeout(ctx, deadline.Sub(s.now()))
 	defer cancel()
 	intentAt := send.IntentAt
-	// ref is what the latest provider call carried, to find it again.
+	// ref is what the latest provider call carried, to find it again;
+	// empty means Ref(k.UserID, k.Date).
 	ref := send.AttemptRef
-	if ref == "" {
-		ref = Ref(k.UserID, k.Date)
-	}
-	batch := s.batcher()
 	for attempt := 0; ; attempt++ {
 		if send.State == Pending {
 			// A previous attempt may have reached the provider: look before
@@ -228,6 +245,9 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 				if err := sleep(ctx, wait); err != nil {
 					return s.giveUp(ctx, k, jobID, deadline, final, "unknown_outcome")
 				}
+			}
+			if ref == "" {
+				ref = Ref(k.UserID, k.Date)
 			}
 			m.Ref = ref
 			id, found, err := s.Provider.Lookup(ctx, m)
@@ -260,6 +280,10 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 		batched := batch != nil
 		if batched {
 			c := &batchCall{in: Intent{Key: k, JobID: jobID}, m: m, deadline: deadline}
+			if claimed.Ref != "" {
+				// The first attempt's intent came with the lease.
+				c.in, c.prerecorded, claimed = claimed, true, Intent{}
+			}
 			batch.send(c)
 			switch {
 			case c.storeErr != nil:

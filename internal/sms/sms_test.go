@@ -356,6 +356,12 @@ func FuzzParseDate(f *testing.F) {
 	f.Add("2026-03-10")
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := ParseDate(s)
+		// The same verdict and date as time.Parse, which ParseDate skips
+		// in the common case.
+		want, werr := time.Parse(time.DateOnly, s)
+		if (err == nil) != (werr == nil) || err == nil && d != DateOf(want, time.UTC) {
+			t.Fatalf("ParseDate(%q) = %v, %v; time.Parse: %v, %v", s, d, err, want, werr)
+		}
 		if err != nil {
 			return
 		}

@@ -58,14 +58,14 @@ func ParseAmzn(s string) (Amzn, error) {
 	}
 	for rest := s; rest != ""; {
 		var part string
-		part, rest, _ = strings.Cut(rest, ";")
+		part, rest = cutByte(rest, ';')
 		part = trimOWS(part)
 		if part == "" {
 			continue
 		}
 		fields++
-		k, v, ok := strings.Cut(part, "=")
-		if !ok {
+		k, v := cutByte(part, '=')
+		if len(k) == len(part) {
 			return Amzn{}, amznErr("syntax", "field %q has no '='", clip(part))
 		}
 		k, v = trimOWS(k), trimOWS(v)
@@ -131,6 +131,15 @@ func ParseAmzn(s string) (Amzn, error) {
 	return a, nil
 }
 
+// cutByte is strings.Cut for a one-byte separator, without the general
+// search's dispatch; when sep is missing, before is all of s.
+func cutByte(s string, sep byte) (before, after string) {
+	if i := strings.IndexByte(s, sep); i >= 0 {
+		return s[:i], s[i+1:]
+	}
+	return s, ""
+}
+
 // knownAmznKey returns the canonical spelling of k when it names one of the
 // fields ParseAmzn knows (in any case), and "" otherwise. Keys are told
 // apart by length first, so a field costs one case-insensitive comparison.
@@ -155,7 +164,7 @@ func knownAmznKey(k string) string {
 	default:
 		return ""
 	}
-	if strings.EqualFold(k, want) {
+	if k == want || strings.EqualFold(k, want) { // most headers spell keys as AWS does
 		return want
 	}
 	return ""
@@ -195,15 +204,6 @@ func (a Amzn) AppendTo(b []byte) []byte {
 		b = append(b, f.Key...)
 		b = append(b, '=')
 		b = append(b, f.Value...)
-	}
-	return b
-}
-
-const hexdigits = "0123456789abcdef"
-
-func appendHex(b, src []byte) []byte {
-	for _, c := range src {
-		b = append(b, hexdigits[c>>4], hexdigits[c&15])
 	}
 	return b
 }

@@ -2,7 +2,7 @@ package tracectx
 
 import (
 	"context"
-	"crypto/hmac"
+	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/dchest/siphash"
 )
 
 func TestAppendTimeMatchesAppendFormat(t *testing.T) {
@@ -22,7 +24,11 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 		time.Date(1999, 12, 31, 23, 59, 59, 999999999, paris),
 		time.Date(2000, 2, 29, 0, 0, 0, 0, time.UTC),
 		time.Date(9999, 12, 31, 23, 59, 59, 1000, time.UTC),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
 		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 59, 0, 0, paris), // 9999 in UTC
+		time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(-1, 12, 31, 23, 59, 59, 999999999, time.UTC),
 		time.Date(-1, 1, 1, 0, 0, 0, 0, time.UTC),
 		{},
 	} {
@@ -32,69 +38,68 @@ func TestAppendTimeMatchesAppendFormat(t *testing.T) {
 	}
 }
 
-// hmacHex is the documented keyed hash, computed the plain way.
-func hmacHex(key []byte, msg string) string {
-	m := hmac.New(sha256.New, key)
+// sipHex is the documented keyed hash, computed the plain way: SipHash-2-4
+// through its hash.Hash interface, keyed with HKDF-SHA256 of the key.
+func sipHex(t *testing.T, key []byte, msg string) string {
+	t.Helper()
+	k, err := hkdf.Key(sha256.New, key, nil, "owl access-log hash: SipHash-2-4 key", 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := siphash.New(k)
 	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil)[:8])
+	return hex.EncodeToString(m.Sum(nil))
 }
 
-// TestHasherCacheGivesTheSameHashes hashes values once, twice and many
-// times (so that they are answered from the cache), from several
-// goroutines, with more distinct values than the cache holds; every answer
-// must be the HMAC of its input.
-func TestHasherCacheGivesTheSameHashes(t *testing.T) {
+// TestHasherIsTheDocumentedHash checks Sum and Fingerprint against the
+// documented construction, for values shorter and longer than the stack
+// scratch space, from several goroutines.
+func TestHasherIsTheDocumentedHash(t *testing.T) {
 	h := NewHasher(testKey)
-	long := strings.Repeat("x", maxCached+1)
+	long := strings.Repeat("x", scratch+1)
+	body := sha256.Sum256([]byte(`{"items":[1,2,3]}`))
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Go(func() {
-			for i := range 3 * cacheSlots {
-				v := fmt.Sprintf("user-%d", (i*7+g)%(2*cacheSlots))
-				if got, want := h.Sum(v), hmacHex(testKey, v); got != want {
+			for i := range 200 {
+				v := fmt.Sprintf("user-%d", i*7+g)
+				if got, want := h.Sum(v), sipHex(t, testKey, v); got != want {
 					t.Errorf("Sum(%q) = %s, want %s", v, got, want)
 					return
 				}
 				q := fmt.Sprintf("page=%d", i%50)
-				if got, want := h.Fingerprint("GET", "/items", q, nil), hmacHex(testKey, "GET\x00/items\x00"+q+"\x00"); got != want {
+				if got, want := h.Fingerprint("GET", "/items", q, nil), sipHex(t, testKey, "GET\x00/items\x00"+q+"\x00"); got != want {
 					t.Errorf("Fingerprint(%q) = %s, want %s", q, got, want)
 					return
 				}
 			}
-			if got, want := h.Sum(long), hmacHex(testKey, long); got != want {
-				t.Errorf("long value: %s, want %s", got, want)
-			}
 		})
 	}
 	wg.Wait()
-	// Sum and Fingerprint share the cache: the same bytes, the same hash.
-	if a, b := h.Sum("GET\x00/\x00\x00"), h.Fingerprint("GET", "/", "", nil); a != b {
-		t.Errorf("Sum and Fingerprint of the same bytes differ: %s %s", a, b)
+	if got, want := h.Sum(long), sipHex(t, testKey, long); got != want {
+		t.Errorf("long value: %s, want %s", got, want)
+	}
+	if got, want := h.Fingerprint("POST", "/items", long, body[:]), sipHex(t, testKey, "POST\x00/items\x00"+long+"\x00"+string(body[:])); got != want {
+		t.Errorf("long fingerprint: %s, want %s", got, want)
 	}
 }
 
-func TestHasherCacheKeepsNoUniqueValues(t *testing.T) {
-	h := NewHasher(testKey)
-	h.Sum("seen-once")
-	i := 0
-	for ; i < cacheSlots; i++ {
-		if h.slots[i].Load() != nil {
-			break
+// TestHasherDependsOnEveryKeyByte checks that the hashes change with the
+// key, also with a change in a key's byte past the first 16: a deployment
+// that chose a longer key gets the security of all of it.
+func TestHasherDependsOnEveryKeyByte(t *testing.T) {
+	short := []byte("0123456789abcdef")
+	long := []byte("0123456789abcdef0123456789abcdef")
+	sums := map[string]string{}
+	for _, key := range [][]byte{short, long, append(long[:31:31], 'g')} {
+		got := NewHasher(key).Sum("user-123")
+		if len(got) != 16 || !isHex(got, false) {
+			t.Fatalf("Sum = %q, want 16 lower-case hex digits", got)
 		}
-	}
-	if i != cacheSlots {
-		t.Fatalf("a value hashed once was cached")
-	}
-	h.Sum("seen-twice")
-	h.Sum("seen-twice")
-	found := false
-	for i := range cacheSlots {
-		if c := h.slots[i].Load(); c != nil && c.in == "seen-twice" {
-			found = true
+		if prev, ok := sums[got]; ok {
+			t.Errorf("keys %q and %q give the same hash %s", prev, key, got)
 		}
-	}
-	if !found {
-		t.Fatalf("a value hashed twice was not cached")
+		sums[got] = string(key)
 	}
 }
 
@@ -125,5 +130,53 @@ func TestHandlerContextKeepsParentValuesAndCancellation(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), req)
 	if root != "1-67891233-abcdef012345678912345678" || probe != "from-parent" || !canceled {
 		t.Errorf("root %q, parent value %q, cancellation seen %v", root, probe, canceled)
+	}
+}
+
+// TestAppendHexMatchesEncodingHex checks the four-bytes-at-a-time encoder
+// on every byte value at every position and on every length up to 17.
+func TestAppendHexMatchesEncodingHex(t *testing.T) {
+	for n := range 18 {
+		for pos := range n {
+			for c := range 256 {
+				src := make([]byte, n)
+				for i := range src {
+					src[i] = byte(37*i + 11)
+				}
+				src[pos] = byte(c)
+				if got, want := string(appendHex([]byte("x"), src)), "x"+hex.EncodeToString(src); got != want {
+					t.Fatalf("appendHex(% x) = %s, want %s", src, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestDecodeHexMatchesEncodingHex checks the decoder, eight digits at a
+// time and the rest one by one, on every byte value at every position of
+// ids of several lengths, in both cases.
+func TestDecodeHexMatchesEncodingHex(t *testing.T) {
+	for _, id := range []string{"0a", "09afAF3c", "09afAF3c1d", "09afAF3c1d2e3f4a5b6C", "fF"} {
+		for pos := range len(id) {
+			for c := range 256 {
+				in := []byte(id)
+				in[pos] = byte(c)
+				want, err := hex.DecodeString(string(in))
+				for _, upper := range []bool{false, true} {
+					ok := err == nil && (upper || strings.ToLower(string(in)) == string(in))
+					got := make([]byte, len(in)/2)
+					if gotOK := decodeHex(got, string(in), upper); gotOK != ok || ok && string(got) != string(want) {
+						t.Fatalf("decodeHex(%q, upper=%v) = % x %v, want % x %v", in, upper, got, gotOK, want, ok)
+					}
+					// isHex on odd lengths too: in[0] is a digit.
+					if pos > 0 && isHex(string(in[1:]), upper) != ok {
+						t.Errorf("isHex(%q, upper=%v) = %v, want %v", in[1:], upper, !ok, ok)
+					}
+				}
+			}
+		}
+	}
+	if decodeHex(make([]byte, 2), "abc", true) || isHex("", true) {
+		t.Error("a wrong length was accepted")
 	}
 }

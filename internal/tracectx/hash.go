@@ -1,118 +1,98 @@
 package tracectx
 
 import (
-	"crypto/hmac"
+	"crypto/hkdf"
 	"crypto/sha256"
-	"hash"
-	"hash/maphash"
-	"sync"
-	"sync/atomic"
+	"encoding/binary"
+
+	"github.com/dchest/siphash"
 )
 
-// Hasher computes keyed hashes (HMAC-SHA256, first 64 bits in hex) of
-// values that must not be stored but must be comparable: query strings, user
-// agents, user ids and request fingerprints. Without the key the hashes
-// cannot be reversed by guessing likely values.
+// Hasher computes keyed hashes of values that must not be stored but must
+// be comparable: query strings, user agents, user ids and request
+// fingerprints. Without the key the hashes cannot be reversed by guessing
+// likely values. It is safe for concurrent use.
 //
-// The same few values come back request after request (a handful of user
-// agents, a user's id during their session, the same call repeated), so a
-// Hasher remembers recent results in a small fixed table: a value seen twice
-// is hashed once more and then answered from memory. It is safe for
-// concurrent use.
+// The hash is SipHash-2-4, a pseudorandom function made for short inputs:
+// without its 128-bit key, its output cannot be told from random, so an
+// attacker cannot confirm a guessed user id against a log. The key is
+// derived from the deployment's hash key (any length, at least 16 bytes)
+// with HKDF-SHA256, so every byte of a longer key counts. The hash is
+// written as the 16 hex digits of its 8 output bytes (little endian, as the
+// SipHash reference writes them). SipHash costs tens of nanoseconds where
+// HMAC-SHA256 cost hundreds, which is what keeps several hashes per request
+// cheap without a cache of past values.
 type Hasher struct {
-	pool  sync.Pool
-	seed  maphash.Seed
-	slots [cacheSlots]atomic.Pointer[cachedSum]
-	// seen holds, per slot, the maphash of the last value that missed, so
-	// a value is cached only on its second miss: values that never repeat
-	// (unique query strings) cost no cache allocations.
-	seen [cacheSlots]atomic.Uint64
+	k0, k1 uint64
 }
 
-const (
-	cacheSlots = 1024 // a power of two
-	// maxCached bounds the inputs kept: longer ones are hashed every time.
-	maxCached = 256
-)
-
-// cachedSum is one remembered input and its keyed hash.
-type cachedSum struct {
-	in, out string
-}
-
-// macBuf is a pooled HMAC with the scratch space to feed it without
-// allocating on every request.
-type macBuf struct {
-	mac hash.Hash
-	buf []byte
-	sum [sha256.Size]byte
-}
+// hashKeyInfo binds the derived key to its one use.
+const hashKeyInfo = "owl access-log hash: SipHash-2-4 key"
 
 // NewHasher returns a hasher with key; every service of a deployment must
 // share the key for their hashes to match.
 func NewHasher(key []byte) *Hasher {
-	key = append([]byte(nil), key...)
-	h := &Hasher{seed: maphash.MakeSeed()}
-	h.pool.New = func() any { return &macBuf{mac: hmac.New(sha256.New, key), buf: make([]byte, 0, 256)} }
-	return h
+	k, err := hkdf.Key(sha256.New, key, nil, hashKeyInfo, 16)
+	if err != nil { // only for output lengths HKDF cannot give; 16 bytes it always can
+		panic("tracectx: " + err.Error())
+	}
+	return &Hasher{k0: binary.LittleEndian.Uint64(k[:8]), k1: binary.LittleEndian.Uint64(k[8:])}
 }
+
+// scratch holds the bytes of most hashed values on the stack; longer
+// values are copied to the heap.
+const scratch = 256
 
 // Sum returns the keyed hash of s.
-func (h *Hasher) Sum(s string) string {
-	var mh uint64
-	if len(s) <= maxCached {
-		mh = maphash.String(h.seed, s)
-		if c := h.slots[mh&(cacheSlots-1)].Load(); c != nil && c.in == s {
-			return c.out
-		}
-	}
-	m := h.pool.Get().(*macBuf)
-	m.buf = append(m.buf[:0], s...)
-	return h.finish(m, mh)
-}
+func (h *Hasher) Sum(s string) string { return hexSum(h.sum64(s)) }
 
 // Fingerprint is the keyed hash of a request: method, route (or host and
-// path for a call), raw query and the digest of the body.
+// path for a call), raw query and the digest of the body, joined by zero
+// bytes.
 func (h *Hasher) Fingerprint(method, route, query string, body []byte) string {
-	m := h.pool.Get().(*macBuf)
-	b := append(m.buf[:0], method...)
+	return hexSum(h.fingerprint64(method, route, query, body))
+}
+
+func (h *Hasher) sum64(s string) uint64 {
+	var buf [scratch]byte
+	return siphash.Hash(h.k0, h.k1, append(buf[:0], s...))
+}
+
+func (h *Hasher) fingerprint64(method, route, query string, body []byte) uint64 {
+	var buf [scratch]byte
+	b := append(buf[:0], method...)
 	b = append(b, 0)
 	b = append(b, route...)
 	b = append(b, 0)
 	b = append(b, query...)
 	b = append(b, 0)
-	m.buf = append(b, body...)
-	var mh uint64
-	if len(m.buf) <= maxCached {
-		mh = maphash.Bytes(h.seed, m.buf)
-		if c := h.slots[mh&(cacheSlots-1)].Load(); c != nil && c.in == string(m.buf) {
-			h.pool.Put(m)
-			return c.out
-		}
-	}
-	return h.finish(m, mh)
+	b = append(b, body...)
+	return siphash.Hash(h.k0, h.k1, b)
 }
 
-// finish hashes m.buf and returns the first 64 bits in hex; mh is the
-// maphash of m.buf when it is short enough to be cached.
-func (h *Hasher) finish(m *macBuf, mh uint64) string {
-	m.mac.Reset()
-	m.mac.Write(m.buf)
-	out := m.mac.Sum(m.sum[:0])
-	var dst [16]byte
-	for i := range 8 {
-		dst[2*i], dst[2*i+1] = hexdigits[out[i]>>4], hexdigits[out[i]&15]
+// appendSum appends the 16 hex digits of a keyed hash: its bytes in
+// little-endian order.
+func appendSum(b []byte, sum uint64) []byte {
+	var le [8]byte
+	binary.LittleEndian.PutUint64(le[:], sum)
+	return appendHex(b, le[:])
+}
+
+func hexSum(sum uint64) string {
+	var buf [16]byte
+	return string(appendSum(buf[:0], sum))
+}
+
+// setSums sets each field to the hex form of its keyed hash. The hashes of
+// one record share one string: one allocation for all of them.
+func setSums(fields []*string, sums []uint64) {
+	var buf [4 * 16]byte
+	b := buf[:0]
+	for _, s := range sums {
+		b = appendSum(b, s)
 	}
-	sum := string(dst[:])
-	if len(m.buf) <= maxCached {
-		// Sum and Fingerprint share the table: equal inputs have equal hashes.
-		i := mh & (cacheSlots - 1)
-		if h.seen[i].Swap(mh) == mh {
-			h.slots[i].Store(&cachedSum{in: string(m.buf), out: sum})
-		}
+	all := string(b)
+	for i, f := range fields {
+		*f = all[16*i : 16*i+16]
 	}
-	if cap(m.buf) <= 64<<10 { // do not keep a huge query's buffer
-		h.pool.Put(m)
-	}
-	return sum
 }

@@ -58,9 +58,9 @@ func (t TraceID) Root() string {
 
 func (t TraceID) appendRoot(b []byte) []byte {
 	b = append(b, '1', '-')
-	b = hex.AppendEncode(b, t[:4])
+	b = appendHex(b, t[:4])
 	b = append(b, '-')
-	return hex.AppendEncode(b, t[4:])
+	return appendHex(b, t[4:])
 }
 
 // Time is the epoch second encoded in an X-Ray shaped id.
@@ -114,39 +114,81 @@ func ParseSpanID(s string) (SpanID, error) {
 	return id, nil
 }
 
+const hexdigits = "0123456789abcdef"
+
+// appendHex appends src in lower-case hex digits, four bytes at a time.
+func appendHex(b, src []byte) []byte {
+	for ; len(src) >= 4; src = src[4:] {
+		b = binary.BigEndian.AppendUint64(b, hex8(binary.BigEndian.Uint32(src)))
+	}
+	for _, c := range src {
+		b = append(b, hexdigits[c>>4], hexdigits[c&15])
+	}
+	return b
+}
+
+// hex8 returns the 8 lower-case hex digits of v as the bytes of a
+// big-endian uint64, computed on all of them at once: each nibble is
+// spread to a byte of its own, then offset to '0'-'9' or 'a'-'f'.
+func hex8(v uint32) uint64 {
+	x := uint64(v)
+	x = (x&0xffff0000)<<16 | x&0xffff
+	x = (x&0x0000ff000000ff00)<<8 | x&0x000000ff000000ff
+	x = (x&0x00f000f000f000f0)<<4 | x&0x000f000f000f000f
+	letters := (x + 0x0606060606060606) >> 4 & 0x0101010101010101 // 1 in each byte holding 10 or more
+	return x + 0x3030303030303030 + letters*('a'-'0'-10)
+}
+
 // decodeHex decodes exactly len(dst)*2 hex digits; upper case only when upper is set.
 func decodeHex(dst []byte, s string, upper bool) bool {
 	if len(s) != 2*len(dst) {
 		return false
 	}
+	var seen byte // the flags of every digit, checked once at the end
 	for i := range dst {
-		hi, ok1 := hexVal(s[2*i], upper)
-		lo, ok2 := hexVal(s[2*i+1], upper)
-		if !ok1 || !ok2 {
-			return false
-		}
-		dst[i] = hi<<4 | lo
+		pair := s[2*i : 2*i+2]
+		hi, lo := hexTable[pair[0]], hexTable[pair[1]]
+		seen |= hi | lo
+		dst[i] = hi<<4 | lo&0xf
 	}
-	return true
-}
-
-func hexVal(c byte, upper bool) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case upper && 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	return seen&rejectedHex(upper) == 0
 }
 
 func isHex(s string, upper bool) bool {
+	var seen byte
 	for i := 0; i < len(s); i++ {
-		if _, ok := hexVal(s[i], upper); !ok {
-			return false
+		seen |= hexTable[s[i]]
+	}
+	return len(s) > 0 && seen&rejectedHex(upper) == 0
+}
+
+// Flags of hexTable entries besides the digit's value.
+const (
+	hexUpper   = 0x10 // an upper-case digit, A to F
+	hexInvalid = 0x80 // not a hex digit
+)
+
+func rejectedHex(upper bool) byte {
+	if upper {
+		return hexInvalid
+	}
+	return hexInvalid | hexUpper
+}
+
+// hexTable maps a byte to its value as a hex digit, with hexUpper or
+// hexInvalid set: one load per digit, and one test per id.
+var hexTable = func() (t [256]byte) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = byte(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = byte(c - 'a' + 10)
+		case 'A' <= c && c <= 'F':
+			t[c] = byte(c-'A'+10) | hexUpper
+		default:
+			t[c] = hexInvalid
 		}
 	}
-	return len(s) > 0
-}
+	return t
+}()

@@ -143,7 +143,9 @@ func appendOpt(b []byte, key, v string) []byte {
 // AppendFormat would write, without parsing a layout on every record.
 func appendTime(b []byte, t time.Time) []byte {
 	t = t.UTC()
-	if year := t.Year(); year < 0 || year > 9999 {
+	// Years 0 to 9999, told by the Unix time: cheaper than t.Year().
+	const year0, year10000 = -62167219200, 253402300800
+	if sec := t.Unix(); sec < year0 || sec >= year10000 {
 		return t.AppendFormat(b, "2006-01-02T15:04:05.000000Z07:00")
 	}
 	us := t.Nanosecond() / 1000

@@ -48,6 +48,7 @@ type Tracer struct {
 	allowed    map[string]bool
 	rejected   *prometheus.CounterVec
 	now        func() time.Time
+	sysClock   bool // now is time.Now: durations can be read from the monotonic clock alone
 	otel       *otelExport
 }
 
@@ -73,7 +74,7 @@ func New(opts Options) (*Tracer, error) {
 		}, []string{"header", "reason"}),
 	}
 	if t.now == nil {
-		t.now = time.Now
+		t.now, t.sysClock = time.Now, true
 	}
 	for _, k := range opts.Attrs {
 		t.allowed[k] = true
@@ -87,6 +88,14 @@ func New(opts Options) (*Tracer, error) {
 		t.otel = newOtelExport(opts.Service, opts.Exporter)
 	}
 	return t, nil
+}
+
+// since is the time elapsed since start on the tracer's clock.
+func (t *Tracer) since(start time.Time) time.Duration {
+	if t.sysClock {
+		return time.Since(start) // a monotonic clock reading: cheaper than time.Now
+	}
+	return t.now().Sub(start)
 }
 
 // Service is the service name the tracer writes.
@@ -119,80 +128,90 @@ func (t *Tracer) Run(ctx context.Context) error {
 // Place it outside anything that copies the request before the mux (the
 // route pattern is read from the request it passes on).
 func (t *Tracer) Handler(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := t.now()
-		sc, rejected := Extract(r.Header, start)
-		for _, e := range rejected {
-			t.rejected.WithLabelValues(e.Header, e.Reason).Inc()
-		}
-		// One allocation for everything kept per request, and one string
-		// for every id the response headers and the record carry.
-		x := &served{
-			state: state{sc: sc, allowed: t.allowed},
-			rw:    responseWriter{ResponseWriter: w, tracer: t, start: start},
-		}
-		x.ids = newServedIDs(sc)
-		h := w.Header()
-		h[HeaderAmzn] = x.ids.hdr[0:1:1]
-		h[HeaderTraceresponse] = x.ids.hdr[1:2:2]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { t.serve(next, w, r) })
+}
 
-		x.ctx = traceContext{Context: r.Context(), st: &x.state}
-		r2 := r.WithContext(&x.ctx)
-		var body *bodyCounter
-		if r.Body != nil && r.Body != http.NoBody {
-			x.body = bodyCounter{rc: r.Body}
-			body = &x.body
-			r2.Body = body
-		}
-		defer func() {
-			// Runs on panics too (http.ErrAbortHandler), so that an aborted
-			// request still has its record.
-			t.finishServer(r2, x, body, start, recover())
-		}()
-		next.ServeHTTP(&x.rw, r2)
-	})
+// serve is Handler's work, in a method of its own so that it is compiled
+// once, with WithContext inlined, rather than inlined into each caller.
+func (t *Tracer) serve(next http.Handler, w http.ResponseWriter, r *http.Request) {
+	start := t.now()
+	sc, rejected := Extract(r.Header, start)
+	for _, e := range rejected {
+		t.rejected.WithLabelValues(e.Header, e.Reason).Inc()
+	}
+	// One allocation for everything kept per request, and one string
+	// for every id the response headers and the record carry.
+	x := &served{
+		state: state{sc: sc, allowed: t.allowed},
+		rw:    responseWriter{ResponseWriter: w, tracer: t, start: start},
+	}
+	x.ids = newServedIDs(sc)
+	h := w.Header()
+	h[HeaderAmzn] = x.ids.hdr[0:1:1]
+	h[HeaderTraceresponse] = x.ids.hdr[1:2:2]
+
+	x.ctx = traceContext{Context: r.Context(), st: &x.state}
+	// WithContext's copy is inlined and stays on the stack: the request
+	// next sees lives in x too.
+	x.req = *r.WithContext(&x.ctx)
+	r2 := &x.req
+	var body *bodyCounter // allocated only for a request with a body: most have none
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &bodyCounter{rc: r.Body}
+		r2.Body = body
+	}
+	defer func() {
+		// Runs on panics too (http.ErrAbortHandler), so that an aborted
+		// request still has its record.
+		t.finishServer(r2, x, body, start, recover())
+	}()
+	next.ServeHTTP(&x.rw, r2)
 }
 
 // served is the per-request memory of Handler, allocated at once.
 type served struct {
 	state state
 	ctx   traceContext
+	req   http.Request // the request next sees, with ctx
 	rw    responseWriter
-	body  bodyCounter
 	ids   servedIDs
 }
 
 // servedIDs are the ids of one served request as text, all slices of one
-// string: the two response header values and the record's id fields.
+// string: the two response header values (which hold the record's trace
+// root and span) and the record's parent.
 type servedIDs struct {
-	hdr                [2]string // X-Amzn-Trace-Id "Root=...", traceresponse
-	root, span, parent string
-	link               string
+	hdr    [2]string // X-Amzn-Trace-Id "Root=...", traceresponse
+	parent string
 }
+
+// root is the trace root, after "Root=".
+func (ids *servedIDs) root() string { return ids.hdr[0][len("Root="):] }
+
+// span is the span id: traceresponse is "00-<32 hex trace id>-<16 hex span id>-<flags>".
+func (ids *servedIDs) span() string { return ids.hdr[1][36:52] }
 
 func newServedIDs(sc SpanContext) servedIDs {
 	var buf [192]byte
 	b := append(buf[:0], "Root="...)
 	b = sc.TraceID.appendRoot(b)
 	n1 := len(b)
-	b = Traceparent{TraceID: sc.TraceID, ParentID: sc.SpanID, Flags: sc.Flags}.AppendTo(b)
+	// traceresponse is Traceparent{sc.TraceID, sc.SpanID, sc.Flags} in
+	// version 00, its trace id the root's digits copied rather than encoded again.
+	root := b[len("Root="):n1] // 1-<8 hex>-<24 hex>
+	b = append(b, "00-"...)
+	b = append(b, root[2:10]...)
+	b = append(b, root[11:]...)
+	b = append(b, '-')
+	b = appendHex(b, sc.SpanID[:])
+	b = append(b, '-')
+	b = appendHex(b, []byte{sc.Flags & knownFlags})
 	n2 := len(b)
 	if !sc.Parent.IsZero() {
 		b = appendHex(b, sc.Parent[:])
 	}
-	n3 := len(b)
-	if !sc.Link.IsZero() {
-		b = appendHex(b, sc.Link[:])
-	}
 	s := string(b)
-	// traceparent is "00-<32 hex trace id>-<16 hex span id>-<flags>".
-	return servedIDs{
-		hdr:    [2]string{s[:n1], s[n1:n2]},
-		root:   s[len("Root="):n1],
-		span:   s[n1+36 : n1+52],
-		parent: s[n2:n3],
-		link:   s[n3:],
-	}
+	return servedIDs{hdr: [2]string{s[:n1], s[n1:n2]}, parent: s[n2:]}
 }
 
 // traceContext is the request context the handler sees: its parent plus
@@ -212,7 +231,7 @@ func (c *traceContext) Value(key any) any {
 }
 
 func (t *Tracer) finishServer(r *http.Request, x *served, body *bodyCounter, start time.Time, panicked any) {
-	end := t.now()
+	dur := t.since(start)
 	rw, st := &x.rw, &x.state
 	status := rw.status
 	if status == 0 {
@@ -221,30 +240,32 @@ func (t *Tracer) finishServer(r *http.Request, x *served, body *bodyCounter, sta
 			status = http.StatusInternalServerError
 		}
 	}
-	sc := st.sc
+	sc := &st.sc
 	rec := Record{
 		Time:           start,
 		Kind:           KindServer,
 		Service:        t.service,
-		TraceRoot:      x.ids.root,
-		Span:           x.ids.span,
+		TraceRoot:      x.ids.root(),
+		Span:           x.ids.span(),
 		Parent:         x.ids.parent,
 		Self:           sc.Self,
 		Caller:         sc.Caller,
-		Link:           x.ids.link,
 		Method:         r.Method,
 		Route:          r.Pattern,
 		Path:           r.URL.Path,
 		Status:         status,
-		DurationUS:     end.Sub(start).Microseconds(),
+		DurationUS:     dur.Microseconds(),
 		RespBytes:      rw.written,
 		ContentType:    rw.contentType,
 		Encoding:       rw.encoding,
 		AcceptEncoding: headerValue(r.Header, "Accept-Encoding"),
 		Attrs:          st.attrsCopy(),
 	}
-	if !rw.firstByte.IsZero() {
-		rec.TTFBUS = rw.firstByte.Sub(start).Microseconds()
+	if !sc.Link.IsZero() { // rare: a traceparent naming another trace
+		rec.Link = sc.Link.String()
+	}
+	if rw.status != 0 {
+		rec.TTFBUS = rw.firstByte.Microseconds()
 	} else {
 		rec.TTFBUS = rec.DurationUS
 	}
@@ -253,28 +274,34 @@ func (t *Tracer) finishServer(r *http.Request, x *served, body *bodyCounter, sta
 		rec.ReqBytes = body.n
 		bodySum = body.sum()
 	}
-	if r.URL.RawQuery != "" {
-		rec.QueryHash = t.hash.Sum(r.URL.RawQuery)
-	}
 	route := r.Pattern
 	if route == "" {
 		route = r.URL.Path
 	}
-	rec.Fingerprint = t.hash.Fingerprint(r.Method, route, r.URL.RawQuery, bodySum)
+	fields := [4]*string{&rec.Fingerprint}
+	sums := [4]uint64{t.hash.fingerprint64(r.Method, route, r.URL.RawQuery, bodySum)}
+	n := 1
+	if r.URL.RawQuery != "" {
+		fields[n], sums[n] = &rec.QueryHash, t.hash.sum64(r.URL.RawQuery)
+		n++
+	}
 	if ua := headerValue(r.Header, "User-Agent"); ua != "" {
-		rec.UAHash = t.hash.Sum(ua)
+		fields[n], sums[n] = &rec.UAHash, t.hash.sum64(ua)
+		n++
 	}
 	if t.userHeader != "" {
 		if u := headerValue(r.Header, t.userHeader); u != "" {
-			rec.UserHash = t.hash.Sum(u)
+			fields[n], sums[n] = &rec.UserHash, t.hash.sum64(u)
+			n++
 		}
 	}
+	setSums(fields[:n], sums[:n])
 	rec.Error = serverErrorClass(r.Context(), status, panicked != nil)
 	if t.log != nil {
 		t.log.Write(&rec)
 	}
 	if t.otel != nil {
-		t.otel.export(r.Context(), sc, &rec, start, end)
+		t.otel.export(r.Context(), *sc, &rec, start, start.Add(dur))
 	}
 	if panicked != nil {
 		panic(panicked)
@@ -304,7 +331,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	tracer      *Tracer
 	start       time.Time
-	firstByte   time.Time
+	firstByte   time.Duration // since start; set with status
 	status      int
 	written     int64
 	contentType string
@@ -313,22 +340,31 @@ type responseWriter struct {
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
-		w.status = code
-		w.firstByte = w.tracer.now()
 		h := w.Header()
-		w.contentType = mediaType(headerValue(h, "Content-Type"))
-		w.encoding = headerValue(h, "Content-Encoding")
+		w.noteHeader(code, h, headerValue(h, "Content-Type"))
 	}
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// noteHeader records the final status and the header it is sent with.
+func (w *responseWriter) noteHeader(code int, h http.Header, contentType string) {
+	w.status = code
+	w.firstByte = w.tracer.since(w.start)
+	w.contentType = mediaType(contentType)
+	w.encoding = headerValue(h, "Content-Encoding")
 }
 
 func (w *responseWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		// As net/http does: sniff the type before the implicit 200.
-		if w.ResponseWriter.Header().Get("Content-Type") == "" {
-			w.ResponseWriter.Header().Set("Content-Type", http.DetectContentType(b))
+		h := w.Header()
+		ct := headerValue(h, "Content-Type")
+		if ct == "" {
+			ct = http.DetectContentType(b)
+			h.Set("Content-Type", ct)
 		}
-		w.WriteHeader(http.StatusOK)
+		w.noteHeader(http.StatusOK, h, ct)
+		w.ResponseWriter.WriteHeader(http.StatusOK)
 	}
 	n, err := w.ResponseWriter.Write(b)
 	w.written += int64(n)

@@ -113,7 +113,8 @@ func TestHandlerWritesRecordAndContinuesAmznTrace(t *testing.T) {
 		t.Errorf("response X-Amzn-Trace-Id = %q", got)
 	}
 	tr, err := ParseTraceparent(resp.Header.Get("Traceresponse"))
-	if err != nil || tr.TraceID.Root() != "1-67891233-abcdef012345678912345678" || tr.ParentID != seen.SpanID {
+	wantTR := Traceparent{TraceID: seen.TraceID, ParentID: seen.SpanID, Flags: seen.Flags}.String()
+	if err != nil || tr.TraceID.Root() != "1-67891233-abcdef012345678912345678" || tr.ParentID != seen.SpanID || resp.Header.Get("Traceresponse") != wantTR {
 		t.Errorf("traceresponse = %q (%v)", resp.Header.Get("Traceresponse"), err)
 	}
 

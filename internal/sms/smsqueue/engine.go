@@ -27,9 +27,10 @@ type riverEngine[TD riverdriver.Driver[TTx], TTx any] struct {
 	// finish records outcomes and completes their jobs, a group of
 	// reminders per transaction.
 	finish *smsstore.Group[sms.Final, struct{}]
-	// complete marks running jobs completed in tx; nil means River's
-	// driver does it.
-	complete func(ctx context.Context, tx TTx, ids []int64, at time.Time) error
+	// finishJobs, when set, records outcomes and completes their jobs
+	// itself; nil means in a transaction, with River's driver completing
+	// the jobs.
+	finishJobs func(ctx context.Context, fs []sms.Final, ids []int64, at time.Time) error
 }
 
 func newPgxEngine(q *Queue) (engine, error) {
@@ -39,7 +40,9 @@ func newPgxEngine(q *Queue) (engine, error) {
 		inTx: func(ctx context.Context, fn func(pgx.Tx) error) error {
 			return pgx.BeginFunc(ctx, q.db.Pool, fn)
 		},
-		complete: completePgx,
+	}
+	e.finishJobs = func(ctx context.Context, fs []sms.Final, ids []int64, at time.Time) error {
+		return q.db.FinishManyWith(ctx, fs, completeJobs, ids, at)
 	}
 	return e, e.init(riverpgxv5.New(q.db.Pool), false)
 }
@@ -119,15 +122,12 @@ func (e *riverEngine[TD, TTx]) insertReminders(ctx context.Context, fn func(*sms
 	})
 }
 
-// completePgx marks running jobs completed: what River's JobCompleteTx
+// completeJobs marks running jobs completed: what River's JobCompleteTx
 // writes for a job (state and finalized_at; a completed job keeps its
 // uniqueness), for a whole group in one light statement. River's own
 // JobSetStateIfRunningMany would do it too, at the cost of returning and
 // decoding every job row.
-func completePgx(ctx context.Context, tx pgx.Tx, ids []int64, at time.Time) error {
-	_, err := tx.Exec(ctx, `UPDATE river_job SET state = 'completed', finalized_at = $2 WHERE id = ANY($1::bigint[]) AND state = 'running'`, ids, at)
-	return err
-}
+const completeJobs = `UPDATE river_job SET state = 'completed', finalized_at = $2 WHERE id = ANY($1::bigint[]) AND state = 'running'`
 
 // finishMany records the outcomes of a group of reminders and completes
 // their jobs, in one transaction: River's JobCompleteTx for many jobs at
@@ -135,21 +135,12 @@ func completePgx(ctx context.Context, tx pgx.Tx, ids []int64, at time.Time) erro
 // round.
 func (e *riverEngine[TD, TTx]) finishMany(ctx context.Context, fs []sms.Final) ([]struct{}, error) {
 	now := time.Now().UTC()
-	if e.complete != nil {
+	if e.finishJobs != nil {
 		ids := make([]int64, len(fs))
 		for i, f := range fs {
 			ids[i] = f.JobID
 		}
-		err := e.inTx(ctx, func(tx TTx) error {
-			if _, err := e.wrap(tx).FinishMany(ctx, fs); err != nil {
-				return err
-			}
-			if err := e.complete(ctx, tx, ids, now); err != nil {
-				return fmt.Errorf("complete jobs: %w", err)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := e.finishJobs(ctx, fs, ids, now); err != nil {
 			return nil, err
 		}
 		return make([]struct{}, len(fs)), nil

@@ -281,7 +281,8 @@ func (q *Queue) EnqueueZone(ctx context.Context, zone string, d sms.Date, dryRun
 			}
 			args := make([]ReminderArgs, len(keys))
 			for i, k := range keys {
-				args[i] = ReminderArgs{UserID: k.UserID, Date: d.String(), Deadline: deadline}
+				// In UTC, the form that workers decode quickest.
+				args[i] = ReminderArgs{UserID: k.UserID, Date: d.String(), Deadline: deadline.UTC()}
 			}
 			sel.Enqueued += len(args)
 			return args, nil
@@ -422,7 +423,7 @@ func (q *Queue) Rescue(ctx context.Context) (int, error) {
 			}
 			continue
 		}
-		ok, err := q.eng.replace(ctx, s, ReminderArgs{UserID: s.UserID, Date: s.Date.String(), Deadline: s.Deadline, Generation: time.Now().UnixNano()})
+		ok, err := q.eng.replace(ctx, s, ReminderArgs{UserID: s.UserID, Date: s.Date.String(), Deadline: s.Deadline.UTC(), Generation: time.Now().UnixNano()})
 		if err != nil {
 			return rescued, err
 		}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/owlstack/owl/internal/sms"
 )
 
@@ -115,6 +117,10 @@ func leaseColumns(ls []Lease) []column {
 type Claimed struct {
 	Send sms.Send
 	User sms.User
+	// Intent, when its Ref is set, is the provider call whose intent the
+	// lease recorded (ClaimIntentMany); Send is then the row as it was
+	// before, queued.
+	Intent sms.Intent
 }
 
 // ClaimMany leases each reminder of ls to its job until until, unless
@@ -122,19 +128,49 @@ type Claimed struct {
 // lease. A lease missing from the result lost to another job or names no
 // reminder.
 func (q *Tx) ClaimMany(ctx context.Context, ls []Lease, now, until time.Time) (map[Lease]Claimed, error) {
+	return q.claimMany(ctx, ls, now, until, "")
+}
+
+// ClaimIntentMany leases as ClaimMany does and, in the same write, records
+// for each leased reminder that is still queued the intent of a provider
+// call at now under ref (state pending, one more attempt), as IntentMany
+// would: one write per reminder instead of two.
+func (q *Tx) ClaimIntentMany(ctx context.Context, ls []Lease, now, until time.Time, ref string) (map[Lease]Claimed, error) {
+	if ref == "" {
+		return nil, fmt.Errorf("lease reminders: an intent without a reference")
+	}
+	return q.claimMany(ctx, ls, now, until, ref)
+}
+
+func (q *Tx) claimMany(ctx context.Context, ls []Lease, now, until time.Time, ref string) (map[Lease]Claimed, error) {
 	out := make(map[Lease]Claimed, len(ls))
 	if len(ls) == 0 {
 		return out, nil
 	}
-	v, args := q.values(3, leaseColumns(ls)...)
-	const lease = `UPDATE sms_sends SET lease_job = v.k_job, lease_until = $1
+	v, args := q.values(4, leaseColumns(ls)...)
+	// With an empty ref the CASEs leave every column as it is. A queued
+	// row has never carried an intent: nothing returns a row to queued.
+	const lease = `UPDATE sms_sends SET lease_job = v.k_job, lease_until = $1,
+  state = CASE WHEN $3 <> '' AND state = 'queued' THEN 'pending' ELSE state END,
+  attempts = CASE WHEN $3 <> '' AND state = 'queued' THEN attempts + 1 ELSE attempts END,
+  intent_at = CASE WHEN $3 <> '' AND state = 'queued' THEN $2 ELSE intent_at END,
+  updated_at = CASE WHEN $3 <> '' AND state = 'queued' THEN $2 ELSE updated_at END,
+  attempt_ref = CASE WHEN $3 <> '' AND state = 'queued' THEN $3 ELSE attempt_ref END
 FROM %s
 WHERE user_id = v.k_user AND local_date = v.k_date AND (lease_job = 0 OR lease_job = v.k_job OR lease_until < $2)
 RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attempts, intent_at, job_id, attempt_ref, lease_job`
-	args = append([]any{micros(until), micros(now)}, args...)
+	args = append([]any{micros(until), micros(now), ref}, args...)
+	// intended undoes, in what a lease returns, the intent it recorded.
+	intended := func(c *Claimed, job int64) {
+		if ref == "" || c.Send.AttemptRef != ref || c.Send.State != sms.Pending || micros(c.Send.IntentAt) != micros(now) {
+			return
+		}
+		c.Intent = sms.Intent{Key: c.Send.Key, JobID: job, At: c.Send.IntentAt, Ref: ref}
+		c.Send.State, c.Send.Attempts, c.Send.IntentAt, c.Send.AttemptRef = sms.Queued, c.Send.Attempts-1, time.Time{}, ""
+	}
 	if q.pgq != nil {
 		// PostgreSQL leases and reads the users in one round trip.
-		return q.claimJoined(ctx, fmt.Sprintf(lease, v), args, len(ls))
+		return q.claimJoined(ctx, fmt.Sprintf(lease, v), args, len(ls), intended)
 	}
 	rs, err := q.query(ctx, fmt.Sprintf(lease, v), args...)
 	if err != nil {
@@ -148,7 +184,9 @@ RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attemp
 		if err != nil {
 			return nil, fmt.Errorf("lease reminders: %w", err)
 		}
-		out[Lease{Key: s.Key, JobID: job}] = Claimed{Send: s}
+		c := Claimed{Send: s}
+		intended(&c, job)
+		out[Lease{Key: s.Key, JobID: job}] = c
 		users = append(users, s.UserID)
 	}
 	if err := rs.Err(); err != nil {
@@ -172,7 +210,7 @@ RETURNING user_id, local_date, zone, deadline, state, reason, message_id, attemp
 
 // claimJoined runs the lease statement with its users joined, on
 // PostgreSQL, where a data-modifying statement may feed a query.
-func (q *Tx) claimJoined(ctx context.Context, lease string, args []any, n int) (map[Lease]Claimed, error) {
+func (q *Tx) claimJoined(ctx context.Context, lease string, args []any, n int, intended func(*Claimed, int64)) (map[Lease]Claimed, error) {
 	out := make(map[Lease]Claimed, n)
 	rs, err := q.query(ctx, `WITH c AS (`+lease+`)
 SELECT c.user_id, c.local_date, c.zone, c.deadline, c.state, c.reason, c.message_id, c.attempts, c.intent_at, c.job_id, c.attempt_ref, c.lease_job,
@@ -195,7 +233,9 @@ FROM c LEFT JOIN sms_users u ON u.user_id = c.user_id`, args...)
 			return nil, fmt.Errorf("lease reminders: user %s of a reminder: not found", s.UserID)
 		}
 		u.ID, u.StreakDays, u.LastActiveAt, u.OptedOut = s.UserID, int(streak), fromMicros(last), opted != 0
-		out[Lease{Key: s.Key, JobID: job}] = Claimed{Send: s, User: u}
+		c := Claimed{Send: s, User: u}
+		intended(&c, job)
+		out[Lease{Key: s.Key, JobID: job}] = c
 	}
 	if err := rs.Err(); err != nil {
 		return nil, fmt.Errorf("lease reminders: %w", err)
@@ -283,6 +323,15 @@ func (q *Tx) FinishMany(ctx context.Context, fs []sms.Final) (int, error) {
 	if len(fs) == 0 {
 		return 0, nil
 	}
+	query, args := q.finishStatement(fs)
+	changed, err := q.exec(ctx, query, args...)
+	if err != nil {
+		return 0, fmt.Errorf("record outcomes: %w", err)
+	}
+	return int(changed), nil
+}
+
+func (q *Tx) finishStatement(fs []sms.Final) (string, []any) {
 	n := len(fs)
 	users, dates, states, reasons, ids := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	cpus, ats := make([]int64, n), make([]int64, n)
@@ -292,14 +341,36 @@ func (q *Tx) FinishMany(ctx context.Context, fs []sms.Final) (int, error) {
 	}
 	v, args := q.values(1, texts("k_user", users), texts("k_date", dates), texts("k_state", states), texts("k_reason", reasons),
 		texts("k_msg", ids), ints("k_cpu", cpus), ints("k_at", ats))
-	changed, err := q.exec(ctx, `UPDATE sms_sends SET state = v.k_state, reason = v.k_reason, message_id = v.k_msg,
+	return `UPDATE sms_sends SET state = v.k_state, reason = v.k_reason, message_id = v.k_msg,
   cpu_ns = cpu_ns + v.k_cpu, lease_job = 0, lease_until = 0, updated_at = v.k_at
-FROM `+v+`
-WHERE user_id = v.k_user AND local_date = v.k_date AND state IN ('queued', 'pending')`, args...)
-	if err != nil {
-		return 0, fmt.Errorf("record outcomes: %w", err)
+FROM ` + v + `
+WHERE user_id = v.k_user AND local_date = v.k_date AND state IN ('queued', 'pending')`, args
+}
+
+// FinishManyWith records final outcomes as FinishMany does and runs then,
+// a statement with its arguments (the completion of the reminders' jobs),
+// in the same transaction. On PostgreSQL both go in one round trip: one
+// pipeline, which PostgreSQL runs as one implicit transaction.
+func (db *DB) FinishManyWith(ctx context.Context, fs []sms.Final, then string, args ...any) error {
+	if db.Pool == nil {
+		return db.InTx(ctx, func(tx *Tx) error {
+			if _, err := tx.FinishMany(ctx, fs); err != nil {
+				return err
+			}
+			_, err := tx.exec(ctx, then, args...)
+			return err
+		})
 	}
-	return int(changed), nil
+	var b pgx.Batch
+	if len(fs) > 0 {
+		query, fargs := db.Q().finishStatement(fs)
+		b.Queue(query, fargs...)
+	}
+	b.Queue(then, args...)
+	if err := db.Pool.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("record outcomes and complete jobs: %w", err)
+	}
+	return nil
 }
 
 // SetJobs records, for each reminder, the job that works it.

@@ -131,6 +131,30 @@ type GroupStore struct {
 	db      *DB
 	claims  *Group[claimReq, claimRes]
 	intents *Group[sms.Intent, bool]
+	// claimIntents lease and record intents in one statement per group.
+	claimIntents *Group[claimReq, claimRes]
+
+	refMu   sync.Mutex
+	ref     string
+	refUsed int
+}
+
+// refSpan is how many intents recorded with their leases share one
+// reference. The batcher gathers reminders of one reference into a
+// provider call, so a reference must span several groups of leases for
+// the calls to fill up; a number's records are searched by number and
+// reference, and a number has one reminder a night.
+const refSpan = 1000
+
+// intentRef returns the reference for n more intents.
+func (s *GroupStore) intentRef(n int) string {
+	s.refMu.Lock()
+	defer s.refMu.Unlock()
+	if s.ref == "" || s.refUsed >= refSpan {
+		s.ref, s.refUsed = sms.BatchRef(), 0
+	}
+	s.refUsed += n
+	return s.ref
 }
 
 type claimReq struct {
@@ -150,18 +174,25 @@ const GroupParallel = 2
 // calls into one statement.
 func NewGroupStore(db *DB, max int, timeout time.Duration) *GroupStore {
 	s := &GroupStore{db: db}
-	s.claims = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: s.claimMany}
+	s.claims = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: func(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
+		return s.claimMany(ctx, reqs, "")
+	}}
+	s.claimIntents = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: func(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
+		return s.claimMany(ctx, reqs, s.intentRef(len(reqs)))
+	}}
 	s.intents = &Group[sms.Intent, bool]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: s.Intents}
 	return s
 }
 
-func (s *GroupStore) claimMany(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
+// claimMany leases the reminders of reqs and, with a ref, records their
+// intents under it.
+func (s *GroupStore) claimMany(ctx context.Context, reqs []claimReq, ref string) ([]claimRes, error) {
 	ls := make([]Lease, len(reqs))
 	for i, r := range reqs {
 		ls[i] = r.lease
 	}
 	// One clock for the group: its calls arrived within moments.
-	got, err := s.db.Q().ClaimMany(ctx, ls, reqs[0].now, reqs[0].until)
+	got, err := s.db.Q().claimMany(ctx, ls, reqs[0].now, reqs[0].until, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -180,6 +211,19 @@ func (s *GroupStore) claimMany(ctx context.Context, reqs []claimReq) ([]claimRes
 		}
 	}
 	return out, nil
+}
+
+// ClaimIntent implements sms.IntentClaimer, grouping concurrent calls: a
+// group's intents carry one reference.
+func (s *GroupStore) ClaimIntent(ctx context.Context, k sms.Key, jobID int64, now, until time.Time) (sms.Send, sms.User, sms.Intent, error) {
+	r, err := s.claimIntents.Do(ctx, claimReq{lease: Lease{Key: k, JobID: jobID}, now: now, until: until})
+	if err == nil {
+		err = r.err
+	}
+	if err != nil && !errors.Is(err, sms.ErrLeased) && !errors.Is(err, sms.ErrNoSend) {
+		return sms.Send{}, sms.User{}, sms.Intent{}, fmt.Errorf("lease reminder: %w", err)
+	}
+	return r.c.Send, r.c.User, r.c.Intent, err
 }
 
 // Intents implements sms.SendStore: one statement for all of ins.

@@ -173,6 +173,69 @@ func TestLeaseIntentFinish(t *testing.T) {
 	})
 }
 
+// TestClaimIntent leases and records intents in one write: only queued
+// reminders get an intent, and a claim reports the row as it was.
+func TestClaimIntent(t *testing.T) {
+	eachDB(t, func(t *testing.T, db *smsstore.DB) {
+		ctx := context.Background()
+		keys := seed(t, db, 3)
+		q := db.Q()
+		ls := []smsstore.Lease{{Key: keys[0], JobID: 100}, {Key: keys[1], JobID: 101}, {Key: keys[2], JobID: 102}}
+		// keys[1] is pending already, from an earlier attempt.
+		if _, err := q.ClaimMany(ctx, ls[1:2], t0, t0.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := q.IntentMany(ctx, []sms.Intent{{Key: keys[1], JobID: 101, At: t0, Ref: "owlold"}}); err != nil || !ok[0] {
+			t.Fatalf("intent: %v, %v", ok, err)
+		}
+		if _, err := q.ClaimIntentMany(ctx, ls, t0, t0.Add(time.Minute), ""); err == nil {
+			t.Error("an intent without a reference was recorded")
+		}
+		at := t0.Add(time.Second)
+		got, err := q.ClaimIntentMany(ctx, ls, at, at.Add(time.Minute), "owlnew")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 3 {
+			t.Fatalf("leased %d reminders, want 3", len(got))
+		}
+		c := got[ls[0]]
+		want := sms.Intent{Key: keys[0], JobID: 100, At: at, Ref: "owlnew"}
+		if c.Send.State != sms.Queued || c.Send.Attempts != 0 || c.Send.AttemptRef != "" || !c.Intent.At.Equal(want.At) ||
+			c.Intent.Key != want.Key || c.Intent.JobID != want.JobID || c.Intent.Ref != want.Ref || c.User.ID != keys[0].UserID {
+			t.Errorf("queued reminder claimed as %+v", c)
+		}
+		if c := got[ls[1]]; c.Send.State != sms.Pending || c.Send.AttemptRef != "owlold" || c.Intent.Ref != "" {
+			t.Errorf("pending reminder claimed as %+v", c)
+		}
+		s, err := q.Send(ctx, keys[0])
+		if err != nil || s.State != sms.Pending || s.Attempts != 1 || !s.IntentAt.Equal(at) || s.AttemptRef != "owlnew" {
+			t.Errorf("after the claim: %+v, %v", s, err)
+		}
+		s, err = q.Send(ctx, keys[1])
+		if err != nil || s.Attempts != 1 || !s.IntentAt.Equal(t0) || s.AttemptRef != "owlold" {
+			t.Errorf("a pending reminder got a second intent: %+v, %v", s, err)
+		}
+
+		// Outcomes and a statement of the same transaction; a failing
+		// statement takes the outcomes with it.
+		fin := []sms.Final{{Key: keys[0], JobID: 100, State: sms.Sent, MessageID: "m0", At: at}}
+		if err := db.FinishManyWith(ctx, fin, `UPDATE sms_sends SET reason = 'x' WHERE user_id = $1 AND local_date = $2 AND reason = 'nonesuch'`, keys[2].UserID, "none"); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := q.Send(ctx, keys[0]); s.State != sms.Sent || s.MessageID != "m0" {
+			t.Errorf("after FinishManyWith: %+v", s)
+		}
+		fin = []sms.Final{{Key: keys[2], JobID: 102, State: sms.Sent, MessageID: "m2", At: at}}
+		if err := db.FinishManyWith(ctx, fin, `UPDATE no_such_table SET x = 1`); err == nil {
+			t.Error("a failing statement was not reported")
+		}
+		if s, _ := q.Send(ctx, keys[2]); s.State.Final() {
+			t.Errorf("outcome committed without its statement: %+v", s)
+		}
+	})
+}
+
 func TestGroupStoreUnderConcurrency(t *testing.T) {
 	eachDB(t, func(t *testing.T, db *smsstore.DB) {
 		ctx := context.Background()

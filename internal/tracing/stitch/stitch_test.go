@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -94,6 +95,14 @@ func TestStitchEqualsTruth(t *testing.T) {
 		diffLines(t, truth, got)
 		if sum.Runs < 5 {
 			t.Errorf("only %d runs spilled with a 64 KiB budget", sum.Runs)
+		}
+	})
+
+	t.Run("more runs than files open at once", func(t *testing.T) {
+		got, sum := stitchBytes(t, alb, app, Options{MemBytes: 8 << 10, TempDir: t.TempDir()})
+		diffLines(t, truth, got)
+		if sum.Runs <= maxFanIn {
+			t.Errorf("only %d runs spilled with an 8 KiB budget: no merge pass", sum.Runs)
 		}
 	})
 
@@ -279,5 +288,42 @@ func TestCyclesInBadDataDoNotLoseSpans(t *testing.T) {
 	slices.Sort(ids)
 	if ids[0] != "1111111111111111" || c.traces[0].Spans[0].SpanID != "1111111111111111" {
 		t.Errorf("spans %v", ids)
+	}
+}
+
+// TestDuplicatesKeepTheFirstLine checks that of two lines with the same
+// trace root and span id the one read first is kept, whether both are in
+// memory or in different runs.
+func TestDuplicatesKeepTheFirstLine(t *testing.T) {
+	dir := t.TempDir()
+	rec := func(path string) string {
+		return `{"time":"2026-01-01T00:00:00.000001Z","kind":"server","service":"s","trace_root":"1-67891233-abcdef012345678912345678","span":"1111111111111111","method":"GET","path":"` + path + `","status":200,"duration_us":5}` + "\n"
+	}
+	first := filepath.Join(dir, "a.jsonl")
+	second := filepath.Join(dir, "b.jsonl")
+	var filler strings.Builder
+	for i := range 2000 { // other traces, so that a small budget spills between the two
+		filler.WriteString(strings.Replace(rec("/filler"), "abcdef0123", fmt.Sprintf("%010d", i), 1))
+	}
+	if err := os.WriteFile(first, []byte(rec("/first")+filler.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte(filler.String()+rec("/second")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, mem := range []int64{0, 16 << 10} {
+		var c collect
+		sum, err := Stitch(context.Background(), nil, []string{first, second}, &c, Options{MemBytes: mem, TempDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Duplicates != 2001 || sum.Malformed != 0 {
+			t.Errorf("mem %d: summary %+v", mem, sum)
+		}
+		for _, tr := range c.traces {
+			if tr.Root == "1-67891233-abcdef012345678912345678" && tr.Spans[0].Path != "/first" {
+				t.Errorf("mem %d: kept %q, want the first line's", mem, tr.Spans[0].Path)
+			}
+		}
 	}
 }
