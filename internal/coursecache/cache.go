@@ -79,6 +79,7 @@ type cacheMetrics struct {
 	loaded        *prometheus.GaugeVec
 	refreshErrors *prometheus.CounterVec
 	loadDuration  prometheus.Histogram
+	skills        *prometheus.CounterVec
 }
 
 // New returns a cache over store; metrics are registered in reg.
@@ -109,8 +110,11 @@ func New(store Store, opts Options, log *slog.Logger, reg prometheus.Registerer)
 			Name: "owl_course_load_duration_seconds", Help: "Time to verify and decode a snapshot into memory.",
 			Buckets: prometheus.ExponentialBuckets(0.001, 4, 8),
 		}),
+		skills: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "owl_course_skills_loaded_total", Help: "Skills of the installed versions, by how they were loaded: decoded from the snapshot, or reused unchanged from the version served before.",
+		}, []string{"course", "how"}),
 	}
-	reg.MustRegister(c.metrics.version, c.metrics.published, c.metrics.loaded, c.metrics.refreshErrors, c.metrics.loadDuration)
+	reg.MustRegister(c.metrics.version, c.metrics.published, c.metrics.loaded, c.metrics.refreshErrors, c.metrics.loadDuration, c.metrics.skills)
 	return c
 }
 
@@ -282,15 +286,26 @@ func (c *Cache) refreshOne(ctx context.Context, id string) error {
 }
 
 // install verifies data against m and, if it is good and not older than
-// what is served, makes it the served version of course id.
+// what is served, makes it the served version of course id. Only what
+// changed since the served version is decoded: consecutive versions share
+// most of their skills.
 func (c *Cache) install(id string, m coursestore.Manifest, data []byte, fromDisk bool) error {
 	start := time.Now()
-	sc, err := snapshot.Load(data)
+	var prev *snapshot.Course
+	if cur, ok := c.Get(id); ok {
+		prev = cur.Course
+	}
+	sc, err := snapshot.Reload(prev, data)
 	if err != nil {
 		return err
 	}
-	if sc.Header.SHA256 != m.SHA256 || sc.Header.CourseID != id {
-		return fmt.Errorf("snapshot is %s of course %q, manifest names %s of %q", sc.Header.SHA256, sc.Header.CourseID, m.SHA256, id)
+	// The file's checksum covers the bytes of the chunks Reload reused
+	// without reading them.
+	if sc.Header.SHA256 != m.SHA256 {
+		return fmt.Errorf("%w: file checksum %s does not match the manifest's %s", snapshot.ErrCorrupt, sc.Header.SHA256, m.SHA256)
+	}
+	if sc.Header.CourseID != id {
+		return fmt.Errorf("snapshot is of course %q, manifest names %q", sc.Header.CourseID, id)
 	}
 	c.metrics.loadDuration.Observe(time.Since(start).Seconds())
 
@@ -309,7 +324,11 @@ func (c *Cache) install(id string, m coursestore.Manifest, data []byte, fromDisk
 	c.metrics.version.WithLabelValues(id).Set(float64(m.Version))
 	c.metrics.published.WithLabelValues(id).Set(float64(m.PublishedAt.UnixNano()) / 1e9)
 	c.metrics.loaded.WithLabelValues(id).Set(float64(c.now().UnixNano()) / 1e9)
-	c.log.Info("course loaded", "course", id, "version", m.Version, "sha256", m.SHA256, "from_disk", fromDisk, "duration", time.Since(start))
+	st := sc.LoadStats()
+	c.metrics.skills.WithLabelValues(id, "decoded").Add(float64(st.DecodedSkills))
+	c.metrics.skills.WithLabelValues(id, "reused").Add(float64(st.ReusedSkills))
+	c.log.Info("course loaded", "course", id, "version", m.Version, "sha256", m.SHA256, "from_disk", fromDisk,
+		"decoded_skills", st.DecodedSkills, "reused_skills", st.ReusedSkills, "duration", time.Since(start))
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,13 @@ var (
 
 func compile(t testing.TB, id, version string) []byte {
 	t.Helper()
+	return compileEdited(t, id, version, "")
+}
+
+// compileEdited compiles the test course with intro added to the
+// introduction of its first skill.
+func compileEdited(t testing.TB, id, version, intro string) []byte {
+	t.Helper()
 	compileOnce.Do(func() {
 		dir := t.TempDir()
 		if err := coursegen.Write(dir, coursegen.Options{Words: 8, Phrases: 6, Modules: 1, SkillsPerModule: 2, Seed: 3}); err != nil {
@@ -40,7 +48,11 @@ func compile(t testing.TB, id, version string) []byte {
 		}
 		compiled, challenges = c, course.Derive(c)
 	})
-	data, err := snapshot.Compile(snapshot.Header{CourseID: id, CourseVersion: version, CompilerVersion: "test"}, compiled, challenges)
+	c := *compiled
+	c.Modules = slices.Clone(c.Modules)
+	c.Modules[0].Skills = slices.Clone(c.Modules[0].Skills)
+	c.Modules[0].Skills[0].Introduction += intro
+	data, err := snapshot.Compile(snapshot.Header{CourseID: id, CourseVersion: version, CompilerVersion: "test"}, &c, challenges)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +74,11 @@ func newFakeStore() *fakeStore {
 
 func (f *fakeStore) publish(t testing.TB, id, version string, n int64) coursestore.Manifest {
 	t.Helper()
-	data := compile(t, id, version)
+	return f.publishData(t, id, n, compile(t, id, version))
+}
+
+func (f *fakeStore) publishData(t testing.TB, id string, n int64, data []byte) coursestore.Manifest {
+	t.Helper()
 	h, _, err := snapshot.ReadHeader(data)
 	if err != nil {
 		t.Fatal(err)
@@ -191,6 +207,43 @@ func TestLoadsAndRefreshes(t *testing.T) {
 	}
 	if n := errorsFor(reg, "manifest") + errorsFor(reg, "corrupt"); n != 0 {
 		t.Errorf("%v refresh errors on a healthy store", n)
+	}
+}
+
+// TestRefreshDecodesOnlyWhatChanged checks that a new version reuses the
+// skills it shares with the version served, and serves the same course as
+// a full load of the new version.
+func TestRefreshDecodesOnlyWhatChanged(t *testing.T) {
+	store := newFakeStore()
+	store.publish(t, "demo", "1", 1)
+	c, _ := newCache(store, "", "demo")
+	ctx := context.Background()
+	c.Refresh(ctx)
+	first, _ := c.Get("demo")
+	data := compileEdited(t, "demo", "2", "\n\nEdited.")
+	store.publishData(t, "demo", 2, data)
+	c.Refresh(ctx)
+	e, _ := c.Get("demo")
+	if e.Manifest.Version != 2 {
+		t.Fatalf("serving version %d after publish of 2", e.Manifest.Version)
+	}
+	if st := e.Course.LoadStats(); st != (snapshot.LoadStats{DecodedSkills: 1, ReusedSkills: 1}) {
+		t.Errorf("load stats %+v, want the edited skill decoded and the other reused", st)
+	}
+	if &e.Course.Skills[1].Challenges[0] != &first.Course.Skills[1].Challenges[0] {
+		t.Error("the unchanged skill was decoded again")
+	}
+	want, err := snapshot.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.Course.Skills[0].Introduction != want.Skills[0].Introduction || want.Skills[0].Introduction == first.Course.Skills[0].Introduction {
+		t.Errorf("introduction %q, want %q", e.Course.Skills[0].Introduction, want.Skills[0].Introduction)
+	}
+	for how, n := range map[string]float64{"decoded": 3, "reused": 1} {
+		if got := testutil.ToFloat64(c.metrics.skills.WithLabelValues("demo", how)); got != n {
+			t.Errorf("owl_course_skills_loaded_total{how=%q} = %v, want %v", how, got, n)
+		}
 	}
 }
 

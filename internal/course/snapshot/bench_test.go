@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +115,84 @@ func BenchmarkLoad(b *testing.B) {
 			b.ReportMetric(heap, "heap_bytes")
 			b.ReportMetric(heap/float64(items), "heap_bytes/item")
 			b.ReportMetric(float64(compileTime)/float64(perLoad), "compile/load")
+		})
+	}
+}
+
+// BenchmarkReload measures what a server does when a new version of a
+// course it serves is published: Reload with the version in memory. In
+// changed=2-skills the new version differs from the one in memory in two
+// skills (their introductions), as consecutive publishes of an edited
+// course do; changed=all-skills differs in every skill, the worst case.
+// Both report how many times faster than a plain Load of the same file
+// they are, in the same run.
+func BenchmarkReload(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a 2,000-word course; skipped with -short")
+	}
+	dir := filepath.Join(b.TempDir(), "generated")
+	if err := coursegen.Write(dir, coursegen.Large); err != nil {
+		b.Fatal(err)
+	}
+	c, _, err := librelingo.Load(dir, librelingo.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ch := course.Derive(c)
+	version := func(edit func(skill int) bool) []byte {
+		out := *c
+		out.Modules = slices.Clone(c.Modules)
+		i := 0
+		for m := range out.Modules {
+			out.Modules[m].Skills = slices.Clone(out.Modules[m].Skills)
+			for s := range out.Modules[m].Skills {
+				if edit(i) {
+					out.Modules[m].Skills[s].Introduction += "\n\nEdited."
+				}
+				i++
+			}
+		}
+		data, err := Compile(header(), &out, ch)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return data
+	}
+	base := version(func(int) bool { return false })
+	prev, err := Load(base)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var load time.Duration
+	b.Run("load", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Load(base); err != nil {
+				b.Fatal(err)
+			}
+		}
+		load = b.Elapsed() / time.Duration(b.N)
+	})
+	for _, tc := range []struct {
+		name string
+		edit func(skill int) bool
+	}{
+		{"changed=2-skills", func(skill int) bool { return skill == 10 || skill == 70 }},
+		{"changed=all-skills", func(int) bool { return true }},
+	} {
+		next := version(tc.edit)
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			var c *Course
+			for b.Loop() {
+				if c, err = Reload(prev, next); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if load > 0 {
+				b.ReportMetric(float64(load)/float64(b.Elapsed()/time.Duration(b.N)), "load/reload")
+			}
+			b.ReportMetric(float64(c.LoadStats().DecodedSkills), "decoded-skills")
 		})
 	}
 }

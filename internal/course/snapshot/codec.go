@@ -120,11 +120,30 @@ func challengeToProto(ch course.Challenge) *pb.Challenge {
 
 func newDecoder() *decoder { return &decoder{strs: make(map[string]string)} }
 
-// course rebuilds the course; it must have nskills skills.
+// course rebuilds the course of a format 1 payload; it must have nskills
+// skills.
 func (d *decoder) course(pc *pb.Course, nskills int) (*course.Course, error) {
 	if pc == nil {
 		return nil, corrupt("payload has no course")
 	}
+	c := d.courseOnly(pc)
+	n := 0
+	for i, pm := range pc.Modules {
+		m := &c.Modules[i]
+		m.Skills = make([]course.Skill, 0, len(pm.Skills))
+		for _, ps := range pm.Skills {
+			m.Skills = append(m.Skills, d.skillOf(ps))
+			n++
+		}
+	}
+	if nskills != n {
+		return nil, corrupt("payload has challenges for %d skills, its course has %d", nskills, n)
+	}
+	return c, nil
+}
+
+// courseOnly rebuilds the course with its modules but without their skills.
+func (d *decoder) courseOnly(pc *pb.Course) *course.Course {
 	c := &course.Course{
 		Target:            course.Language{Name: d.s(pc.GetTarget().GetName()), Code: d.s(pc.GetTarget().GetCode())},
 		Source:            course.Language{Name: d.s(pc.GetSource().GetName()), Code: d.s(pc.GetSource().GetCode())},
@@ -139,35 +158,32 @@ func (d *decoder) course(pc *pb.Course, nskills int) (*course.Course, error) {
 	if h := pc.Hunspell; h != nil {
 		c.Settings.Hunspell = &course.Hunspell{Source: h.Source, Target: h.Target}
 	}
-	n := 0
-	for _, pm := range pc.Modules {
-		m := course.Module{Name: d.s(pm.Name), Dir: d.s(pm.Dir), Skills: make([]course.Skill, 0, len(pm.Skills))}
-		for _, ps := range pm.Skills {
-			s := course.Skill{Name: d.s(ps.Name), ID: d.s(ps.Id), Thumbnails: d.ss(ps.Thumbnails), Introduction: ps.Introduction, File: d.s(ps.File)}
-			s.Words = make([]course.Word, len(ps.Words))
-			for i, w := range ps.Words {
-				s.Words[i] = course.Word{Target: d.ss(w.Target), Source: d.ss(w.Source), Images: d.ss(w.Images)}
-				if w.HasImages && w.Images == nil {
-					s.Words[i].Images = []string{}
-				}
-			}
-			s.Phrases = make([]course.Phrase, len(ps.Phrases))
-			for i, ph := range ps.Phrases {
-				s.Phrases[i] = course.Phrase{Target: d.ss(ph.Target), Source: d.ss(ph.Source)}
-			}
-			s.Dictionary = make([]course.Definition, len(ps.Dictionary))
-			for i, def := range ps.Dictionary {
-				s.Dictionary[i] = course.Definition{Word: d.s(def.Word), Meanings: d.ss(def.Meanings), InTarget: def.InTarget}
-			}
-			m.Skills = append(m.Skills, s)
-			n++
+	c.Modules = make([]course.Module, len(pc.Modules))
+	for i, pm := range pc.Modules {
+		c.Modules[i] = course.Module{Name: d.s(pm.Name), Dir: d.s(pm.Dir)}
+	}
+	return c
+}
+
+// skillOf rebuilds a skill of the course.
+func (d *decoder) skillOf(ps *pb.Skill) course.Skill {
+	s := course.Skill{Name: d.s(ps.GetName()), ID: d.s(ps.GetId()), Thumbnails: d.ss(ps.GetThumbnails()), Introduction: ps.GetIntroduction(), File: d.s(ps.GetFile())}
+	s.Words = make([]course.Word, len(ps.GetWords()))
+	for i, w := range ps.GetWords() {
+		s.Words[i] = course.Word{Target: d.ss(w.Target), Source: d.ss(w.Source), Images: d.ss(w.Images)}
+		if w.HasImages && w.Images == nil {
+			s.Words[i].Images = []string{}
 		}
-		c.Modules = append(c.Modules, m)
 	}
-	if nskills != n {
-		return nil, corrupt("payload has challenges for %d skills, its course has %d", nskills, n)
+	s.Phrases = make([]course.Phrase, len(ps.GetPhrases()))
+	for i, ph := range ps.GetPhrases() {
+		s.Phrases[i] = course.Phrase{Target: d.ss(ph.Target), Source: d.ss(ph.Source)}
 	}
-	return c, nil
+	s.Dictionary = make([]course.Definition, len(ps.GetDictionary()))
+	for i, def := range ps.GetDictionary() {
+		s.Dictionary[i] = course.Definition{Word: d.s(def.Word), Meanings: d.ss(def.Meanings), InTarget: def.InTarget}
+	}
+	return s
 }
 
 // decoder rebuilds course values from a payload, sharing one copy of each

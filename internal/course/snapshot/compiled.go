@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"runtime"
@@ -26,7 +27,15 @@ type Course struct {
 	HLR *memory.HLR
 
 	skillByID map[string]int32
-	byTerm    map[string][]ChallengeRef
+	// hlrSum is the checksum of the chunk HLR was decoded from.
+	hlrSum [sha256.Size]byte
+	stats  LoadStats
+}
+
+// LoadStats says how much of a course Reload decoded and how much it took
+// from the previous version.
+type LoadStats struct {
+	DecodedSkills, ReusedSkills int
 }
 
 // Skill is one skill of a compiled course with its challenges and indexes.
@@ -48,8 +57,15 @@ type Skill struct {
 	// challenge twice), so that duplicates compare as integers.
 	SameID []int32
 
+	// terms lists, for each term the skill's challenges practise, their
+	// indexes in Challenges.
+	terms map[string][]int32
 	// encoded caches the JSON of each challenge, filled on first use.
 	encoded []atomic.Pointer[[]byte]
+	// sum is the checksum of the snapshot chunk the skill was decoded
+	// from; zero for a format 1 snapshot. A new version of the course
+	// with the same chunk reuses the skill as it is.
+	sum [sha256.Size]byte
 }
 
 // ChallengeRef locates a challenge in a compiled course.
@@ -61,60 +77,77 @@ type ChallengeRef struct {
 // NewCourse indexes a course and its derived challenges (one entry per skill,
 // in course order) for serving.
 func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges) *Course {
-	out := &Course{
-		Header:    h,
-		Course:    c,
-		skillByID: make(map[string]int32),
-		byTerm:    make(map[string][]ChallengeRef),
-	}
+	out := &Course{Header: h, Course: c}
 	i := 0
 	for m := range c.Modules {
 		for s := range c.Modules[m].Skills {
-			sk := &c.Modules[m].Skills[s]
-			sc := challenges[i]
-			skill := Skill{
-				Skill:            sk,
-				Module:           m,
-				OpaqueID:         sc.ID,
-				Levels:           sc.Levels,
-				Challenges:       sc.Challenges,
-				WordChallenges:   make([][]int32, len(sk.Words)),
-				PhraseChallenges: make([][]int32, len(sk.Phrases)),
-			}
-			skill.SameID = make([]int32, len(sc.Challenges))
-			skill.encoded = make([]atomic.Pointer[[]byte], len(sc.Challenges))
-			firstByID := make(map[string]int32, len(sc.Challenges))
-			for ci, ch := range sc.Challenges {
-				meta := ch.Metadata()
-				first, ok := firstByID[meta.ID]
-				if !ok {
-					first = int32(ci)
-					firstByID[meta.ID] = first
-				}
-				skill.SameID[ci] = first
-				for _, w := range meta.Words {
-					if w >= 0 && w < len(skill.WordChallenges) {
-						skill.WordChallenges[w] = append(skill.WordChallenges[w], int32(ci))
-					}
-				}
-				for _, p := range meta.Phrases {
-					if p >= 0 && p < len(skill.PhraseChallenges) {
-						skill.PhraseChallenges[p] = append(skill.PhraseChallenges[p], int32(ci))
-					}
-				}
-				for _, t := range meta.Terms {
-					out.byTerm[t] = append(out.byTerm[t], ChallengeRef{Skill: int32(i), Challenge: int32(ci)})
-				}
-			}
-			out.skillByID[sk.ID] = int32(i)
-			out.Skills = append(out.Skills, skill)
+			out.Skills = append(out.Skills, newSkill(&c.Modules[m].Skills[s], m, challenges[i]))
 			i++
 			runtime.Gosched() // a server indexes new versions while it serves
 		}
 	}
-	out.Items = newItems(out)
+	out.stats.DecodedSkills = len(out.Skills)
+	out.index(nil)
 	return out
 }
+
+// newSkill indexes skill sk of module m and its challenges sc.
+func newSkill(sk *course.Skill, m int, sc course.SkillChallenges) Skill {
+	skill := Skill{
+		Skill:            sk,
+		Module:           m,
+		OpaqueID:         sc.ID,
+		Levels:           sc.Levels,
+		Challenges:       sc.Challenges,
+		WordChallenges:   make([][]int32, len(sk.Words)),
+		PhraseChallenges: make([][]int32, len(sk.Phrases)),
+		SameID:           make([]int32, len(sc.Challenges)),
+		terms:            make(map[string][]int32),
+		encoded:          make([]atomic.Pointer[[]byte], len(sc.Challenges)),
+	}
+	firstByID := make(map[string]int32, len(sc.Challenges))
+	for ci, ch := range sc.Challenges {
+		meta := ch.Metadata()
+		first, ok := firstByID[meta.ID]
+		if !ok {
+			first = int32(ci)
+			firstByID[meta.ID] = first
+		}
+		skill.SameID[ci] = first
+		for _, w := range meta.Words {
+			if w >= 0 && w < len(skill.WordChallenges) {
+				skill.WordChallenges[w] = append(skill.WordChallenges[w], int32(ci))
+			}
+		}
+		for _, p := range meta.Phrases {
+			if p >= 0 && p < len(skill.PhraseChallenges) {
+				skill.PhraseChallenges[p] = append(skill.PhraseChallenges[p], int32(ci))
+			}
+		}
+		for _, t := range meta.Terms {
+			skill.terms[t] = append(skill.terms[t], int32(ci))
+		}
+	}
+	return skill
+}
+
+// index builds the indexes over all skills, taking the word and phrase
+// index from prev when none of the texts it holds changed.
+func (c *Course) index(prev *Course) {
+	c.skillByID = make(map[string]int32, len(c.Skills))
+	for i := range c.Skills {
+		c.skillByID[c.Skills[i].ID] = int32(i)
+	}
+	if prev != nil && sameItemTexts(prev, c) {
+		c.Items = prev.Items
+		return
+	}
+	c.Items = newItems(c)
+}
+
+// LoadStats returns how much of the course Reload decoded and how much it
+// reused.
+func (c *Course) LoadStats() LoadStats { return c.stats }
 
 // SkillByID returns the skill whose YAML Id is id.
 func (c *Course) SkillByID(id string) (*Skill, bool) {
@@ -127,7 +160,16 @@ func (c *Course) SkillByID(id string) (*Skill, bool) {
 
 // ChallengesForTerm returns the challenges that practise a target-language
 // word or term (lowercased, as in course.Meta.Terms), across all skills.
-func (c *Course) ChallengesForTerm(term string) []ChallengeRef { return c.byTerm[term] }
+// It looks the term up in every skill's index.
+func (c *Course) ChallengesForTerm(term string) []ChallengeRef {
+	var out []ChallengeRef
+	for s := range c.Skills {
+		for _, ci := range c.Skills[s].terms[term] {
+			out = append(out, ChallengeRef{Skill: int32(s), Challenge: ci})
+		}
+	}
+	return out
+}
 
 // Challenge returns the challenge at ref.
 func (c *Course) Challenge(ref ChallengeRef) course.Challenge {
@@ -291,6 +333,32 @@ func newItems(c *Course) *Items {
 		}
 	}
 	return ix
+}
+
+// sameItemTexts reports whether a and b have the same skills, words and
+// phrases as far as Items is concerned: the same main texts at the same
+// places.
+func sameItemTexts(a, b *Course) bool {
+	if len(a.Skills) != len(b.Skills) {
+		return false
+	}
+	for s := range a.Skills {
+		x, y := a.Skills[s].Skill, b.Skills[s].Skill
+		if len(x.Words) != len(y.Words) || len(x.Phrases) != len(y.Phrases) {
+			return false
+		}
+		for i := range x.Words {
+			if mainText(x.Words[i].Target) != mainText(y.Words[i].Target) {
+				return false
+			}
+		}
+		for i := range x.Phrases {
+			if mainText(x.Phrases[i].Target) != mainText(y.Phrases[i].Target) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // canonOf returns where the text of the item self is first taught; an

@@ -3,6 +3,7 @@ package snapshot
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -14,9 +15,10 @@ import (
 	"github.com/owlstack/owl/internal/memory"
 )
 
-// TestLoadMatchesDecode checks that Load, which decodes one skill at a
-// time, builds the same course as decoding the whole payload at once,
-// with unknown fields (from a newer owl) ignored by both.
+// TestLoadMatchesDecode checks that Load, which decodes one challenge at a
+// time, builds the same course as decoding the whole payload at once, with
+// unknown fields (from a newer owl) ignored by both, in format 2 and in
+// format 1.
 func TestLoadMatchesDecode(t *testing.T) {
 	c, ch := generated(t, small)
 	data, err := Compile(header(), c, ch)
@@ -32,16 +34,23 @@ func TestLoadMatchesDecode(t *testing.T) {
 		t.Fatal(err)
 	}
 	var unknown []byte
-	unknown = protowire.AppendTag(unknown, 9, protowire.BytesType)
+	unknown = protowire.AppendTag(unknown, 1000, protowire.BytesType)
 	unknown = protowire.AppendBytes(unknown, []byte("from the future"))
-	unknown = protowire.AppendTag(unknown, 10, protowire.VarintType)
+	unknown = protowire.AppendTag(unknown, 1001, protowire.VarintType)
 	unknown = protowire.AppendVarint(unknown, 42)
-	p.ProtoReflect().SetUnknown(unknown)
+	// Every chunk holds unknown fields, down to a challenge.
+	for _, m := range []proto.Message{p.Course, p.Course.Modules[0].Skills[0], p.Skills[0], p.Skills[0].Challenges[0], p.Hlr} {
+		m.ProtoReflect().SetUnknown(unknown)
+	}
 	withUnknown, err := Encode(*h, p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, data := range map[string][]byte{"plain": data, "unknown fields": withUnknown} {
+	old, err := os.ReadFile("testdata/format1.owlc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string][]byte{"plain": data, "unknown fields": withUnknown, "format 1": old} {
 		got, err := Load(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -239,23 +239,30 @@ func FuzzLoad(f *testing.F) {
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte(Magic))
+	prev, err := Load(good)
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sc, err := Load(data)
-		if err != nil {
-			if !errors.Is(err, ErrCorrupt) {
-				t.Fatalf("Load error %v does not wrap ErrCorrupt", err)
+		// Load, and Reload over a course that shares chunks with the seed.
+		for name, load := range map[string]func([]byte) (*Course, error){"Load": Load, "Reload": func(b []byte) (*Course, error) { return Reload(prev, b) }} {
+			sc, err := load(data)
+			if err != nil {
+				if !errors.Is(err, ErrCorrupt) {
+					t.Fatalf("%s error %v does not wrap ErrCorrupt", name, err)
+				}
+				continue
 			}
-			return
-		}
-		// Whatever loads is consistent: a skill per course skill, and
-		// every index points at a challenge that exists.
-		if len(sc.Skills) != len(sc.Course.Skills()) {
-			t.Fatalf("%d skills with challenges for %d course skills", len(sc.Skills), len(sc.Course.Skills()))
-		}
-		for _, s := range sc.Skills {
-			for _, idx := range append(s.WordChallenges, s.PhraseChallenges...) {
-				for _, i := range idx {
-					_ = s.Challenges[i]
+			// Whatever loads is consistent: a skill per course skill, and
+			// every index points at a challenge that exists.
+			if len(sc.Skills) != len(sc.Course.Skills()) {
+				t.Fatalf("%s: %d skills with challenges for %d course skills", name, len(sc.Skills), len(sc.Course.Skills()))
+			}
+			for _, s := range sc.Skills {
+				for _, idx := range append(s.WordChallenges, s.PhraseChallenges...) {
+					for _, i := range idx {
+						_ = s.Challenges[i]
+					}
 				}
 			}
 		}

@@ -1,9 +1,20 @@
 // The schema of owl course snapshots (.owlc files).
 //
 // A snapshot file is the 8-byte magic "OWLCSNAP", a big-endian uint32 length,
-// a Header message of that length, and then the payload: a Payload message
-// compressed with zstd. Header.payload_sha256 is the SHA-256 of the
-// compressed payload bytes, so a reader verifies them before decompressing.
+// a Header message of that length, and then the payload.
+//
+// In format 2 the payload is a sequence of chunks, each compressed on its own
+// with zstd and listed, in order, in Header.chunks with the SHA-256 of its
+// compressed bytes: first the course (a Course whose modules count their
+// skills instead of holding them), then one SkillChunk per skill in course
+// order, then the HLR weights if there are any. A reader verifies each chunk
+// before decompressing it, and a server that holds the previous version of a
+// course decodes only the chunks whose checksum changed.
+// Header.payload_sha256 is the SHA-256 of the chunks' checksums, concatenated
+// in order.
+//
+// In format 1 the payload is one Payload message compressed with zstd, and
+// Header.payload_sha256 is the SHA-256 of the compressed payload bytes.
 //
 // Change this file compatibly (new fields with new numbers); a change that
 // old readers cannot ignore needs a new format_version. Regenerate the Go
@@ -32,6 +43,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// ChunkKind says which message a chunk holds.
+type ChunkKind int32
+
+const (
+	ChunkKind_CHUNK_KIND_UNSPECIFIED ChunkKind = 0
+	// A Course.
+	ChunkKind_CHUNK_KIND_COURSE ChunkKind = 1
+	// A SkillChunk.
+	ChunkKind_CHUNK_KIND_SKILL ChunkKind = 2
+	// An HLRWeights.
+	ChunkKind_CHUNK_KIND_HLR ChunkKind = 3
+)
+
+// Enum value maps for ChunkKind.
+var (
+	ChunkKind_name = map[int32]string{
+		0: "CHUNK_KIND_UNSPECIFIED",
+		1: "CHUNK_KIND_COURSE",
+		2: "CHUNK_KIND_SKILL",
+		3: "CHUNK_KIND_HLR",
+	}
+	ChunkKind_value = map[string]int32{
+		"CHUNK_KIND_UNSPECIFIED": 0,
+		"CHUNK_KIND_COURSE":      1,
+		"CHUNK_KIND_SKILL":       2,
+		"CHUNK_KIND_HLR":         3,
+	}
+)
+
+func (x ChunkKind) Enum() *ChunkKind {
+	p := new(ChunkKind)
+	*p = x
+	return p
+}
+
+func (x ChunkKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ChunkKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_enumTypes[0].Descriptor()
+}
+
+func (ChunkKind) Type() protoreflect.EnumType {
+	return &file_internal_course_snapshot_snapshotpb_snapshot_proto_enumTypes[0]
+}
+
+func (x ChunkKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ChunkKind.Descriptor instead.
+func (ChunkKind) EnumDescriptor() ([]byte, []int) {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{0}
+}
+
 // Header describes a snapshot without decompressing it.
 type Header struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -52,7 +119,9 @@ type Header struct {
 	// compression names the payload compression; only "zstd" exists.
 	Compression string `protobuf:"bytes,8,opt,name=compression,proto3" json:"compression,omitempty"`
 	// summary counts what the payload holds.
-	Summary       *Summary `protobuf:"bytes,9,opt,name=summary,proto3" json:"summary,omitempty"`
+	Summary *Summary `protobuf:"bytes,9,opt,name=summary,proto3" json:"summary,omitempty"`
+	// chunks is the table of contents of a format 2 payload, in file order.
+	Chunks        []*Chunk `protobuf:"bytes,10,rep,name=chunks,proto3" json:"chunks,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -150,6 +219,139 @@ func (x *Header) GetSummary() *Summary {
 	return nil
 }
 
+func (x *Header) GetChunks() []*Chunk {
+	if x != nil {
+		return x.Chunks
+	}
+	return nil
+}
+
+// Chunk describes one independently compressed part of a format 2 payload.
+type Chunk struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  ChunkKind              `protobuf:"varint,1,opt,name=kind,proto3,enum=owl.course.snapshot.v1.ChunkKind" json:"kind,omitempty"`
+	// size is the length of the compressed chunk in bytes.
+	Size uint64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	// uncompressed_size is the length of the encoded message it holds.
+	UncompressedSize uint64 `protobuf:"varint,3,opt,name=uncompressed_size,json=uncompressedSize,proto3" json:"uncompressed_size,omitempty"`
+	// sha256 is the SHA-256 of the compressed bytes: the chunk's identity.
+	Sha256        []byte `protobuf:"bytes,4,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Chunk) Reset() {
+	*x = Chunk{}
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Chunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Chunk) ProtoMessage() {}
+
+func (x *Chunk) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Chunk.ProtoReflect.Descriptor instead.
+func (*Chunk) Descriptor() ([]byte, []int) {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Chunk) GetKind() ChunkKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ChunkKind_CHUNK_KIND_UNSPECIFIED
+}
+
+func (x *Chunk) GetSize() uint64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *Chunk) GetUncompressedSize() uint64 {
+	if x != nil {
+		return x.UncompressedSize
+	}
+	return 0
+}
+
+func (x *Chunk) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+// SkillChunk is one skill with its challenges: everything a format 2
+// snapshot holds about it.
+type SkillChunk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Skill         *Skill                 `protobuf:"bytes,1,opt,name=skill,proto3" json:"skill,omitempty"`
+	Challenges    *SkillChallenges       `protobuf:"bytes,2,opt,name=challenges,proto3" json:"challenges,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkillChunk) Reset() {
+	*x = SkillChunk{}
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkillChunk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkillChunk) ProtoMessage() {}
+
+func (x *SkillChunk) ProtoReflect() protoreflect.Message {
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkillChunk.ProtoReflect.Descriptor instead.
+func (*SkillChunk) Descriptor() ([]byte, []int) {
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SkillChunk) GetSkill() *Skill {
+	if x != nil {
+		return x.Skill
+	}
+	return nil
+}
+
+func (x *SkillChunk) GetChallenges() *SkillChallenges {
+	if x != nil {
+		return x.Challenges
+	}
+	return nil
+}
+
 // Summary counts the contents of a course.
 type Summary struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -166,7 +368,7 @@ type Summary struct {
 
 func (x *Summary) Reset() {
 	*x = Summary{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[1]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -178,7 +380,7 @@ func (x *Summary) String() string {
 func (*Summary) ProtoMessage() {}
 
 func (x *Summary) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[1]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -191,7 +393,7 @@ func (x *Summary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Summary.ProtoReflect.Descriptor instead.
 func (*Summary) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{1}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Summary) GetModules() uint32 {
@@ -239,7 +441,7 @@ type TypeCount struct {
 
 func (x *TypeCount) Reset() {
 	*x = TypeCount{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[2]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -251,7 +453,7 @@ func (x *TypeCount) String() string {
 func (*TypeCount) ProtoMessage() {}
 
 func (x *TypeCount) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[2]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -264,7 +466,7 @@ func (x *TypeCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TypeCount.ProtoReflect.Descriptor instead.
 func (*TypeCount) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{2}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TypeCount) GetType() string {
@@ -296,7 +498,7 @@ type Payload struct {
 
 func (x *Payload) Reset() {
 	*x = Payload{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[3]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -308,7 +510,7 @@ func (x *Payload) String() string {
 func (*Payload) ProtoMessage() {}
 
 func (x *Payload) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[3]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -321,7 +523,7 @@ func (x *Payload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Payload.ProtoReflect.Descriptor instead.
 func (*Payload) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{3}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Payload) GetCourse() *Course {
@@ -360,7 +562,7 @@ type HLRWeights struct {
 
 func (x *HLRWeights) Reset() {
 	*x = HLRWeights{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -372,7 +574,7 @@ func (x *HLRWeights) String() string {
 func (*HLRWeights) ProtoMessage() {}
 
 func (x *HLRWeights) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[4]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -385,7 +587,7 @@ func (x *HLRWeights) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HLRWeights.ProtoReflect.Descriptor instead.
 func (*HLRWeights) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{4}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *HLRWeights) GetWeights() []float64 {
@@ -412,7 +614,7 @@ type LexemeWeight struct {
 
 func (x *LexemeWeight) Reset() {
 	*x = LexemeWeight{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -424,7 +626,7 @@ func (x *LexemeWeight) String() string {
 func (*LexemeWeight) ProtoMessage() {}
 
 func (x *LexemeWeight) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[5]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -437,7 +639,7 @@ func (x *LexemeWeight) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LexemeWeight.ProtoReflect.Descriptor instead.
 func (*LexemeWeight) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{5}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *LexemeWeight) GetLexeme() string {
@@ -471,7 +673,7 @@ type Course struct {
 
 func (x *Course) Reset() {
 	*x = Course{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +685,7 @@ func (x *Course) String() string {
 func (*Course) ProtoMessage() {}
 
 func (x *Course) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[6]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +698,7 @@ func (x *Course) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Course.ProtoReflect.Descriptor instead.
 func (*Course) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{6}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Course) GetTarget() *Language {
@@ -572,7 +774,7 @@ type Language struct {
 
 func (x *Language) Reset() {
 	*x = Language{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -584,7 +786,7 @@ func (x *Language) String() string {
 func (*Language) ProtoMessage() {}
 
 func (x *Language) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[7]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -597,7 +799,7 @@ func (x *Language) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Language.ProtoReflect.Descriptor instead.
 func (*Language) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{7}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Language) GetName() string {
@@ -625,7 +827,7 @@ type License struct {
 
 func (x *License) Reset() {
 	*x = License{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +839,7 @@ func (x *License) String() string {
 func (*License) ProtoMessage() {}
 
 func (x *License) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[8]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +852,7 @@ func (x *License) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use License.ProtoReflect.Descriptor instead.
 func (*License) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{8}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *License) GetShortName() string {
@@ -685,7 +887,7 @@ type TTS struct {
 
 func (x *TTS) Reset() {
 	*x = TTS{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +899,7 @@ func (x *TTS) String() string {
 func (*TTS) ProtoMessage() {}
 
 func (x *TTS) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[9]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +912,7 @@ func (x *TTS) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TTS.ProtoReflect.Descriptor instead.
 func (*TTS) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{9}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *TTS) GetProvider() string {
@@ -744,7 +946,7 @@ type Hunspell struct {
 
 func (x *Hunspell) Reset() {
 	*x = Hunspell{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -756,7 +958,7 @@ func (x *Hunspell) String() string {
 func (*Hunspell) ProtoMessage() {}
 
 func (x *Hunspell) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[10]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -769,7 +971,7 @@ func (x *Hunspell) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Hunspell.ProtoReflect.Descriptor instead.
 func (*Hunspell) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{10}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Hunspell) GetSource() string {
@@ -787,17 +989,20 @@ func (x *Hunspell) GetTarget() string {
 }
 
 type Module struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	Dir           string                 `protobuf:"bytes,2,opt,name=dir,proto3" json:"dir,omitempty"`
-	Skills        []*Skill               `protobuf:"bytes,3,rep,name=skills,proto3" json:"skills,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Dir   string                 `protobuf:"bytes,2,opt,name=dir,proto3" json:"dir,omitempty"`
+	// skills holds the module's skills in format 1; format 2 keeps them in
+	// skill chunks and counts them in skill_count.
+	Skills        []*Skill `protobuf:"bytes,3,rep,name=skills,proto3" json:"skills,omitempty"`
+	SkillCount    uint32   `protobuf:"varint,4,opt,name=skill_count,json=skillCount,proto3" json:"skill_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Module) Reset() {
 	*x = Module{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -809,7 +1014,7 @@ func (x *Module) String() string {
 func (*Module) ProtoMessage() {}
 
 func (x *Module) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[11]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -822,7 +1027,7 @@ func (x *Module) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Module.ProtoReflect.Descriptor instead.
 func (*Module) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{11}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *Module) GetName() string {
@@ -846,6 +1051,13 @@ func (x *Module) GetSkills() []*Skill {
 	return nil
 }
 
+func (x *Module) GetSkillCount() uint32 {
+	if x != nil {
+		return x.SkillCount
+	}
+	return 0
+}
+
 type Skill struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
@@ -862,7 +1074,7 @@ type Skill struct {
 
 func (x *Skill) Reset() {
 	*x = Skill{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1086,7 @@ func (x *Skill) String() string {
 func (*Skill) ProtoMessage() {}
 
 func (x *Skill) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[12]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1099,7 @@ func (x *Skill) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Skill.ProtoReflect.Descriptor instead.
 func (*Skill) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{12}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Skill) GetName() string {
@@ -959,7 +1171,7 @@ type Word struct {
 
 func (x *Word) Reset() {
 	*x = Word{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +1183,7 @@ func (x *Word) String() string {
 func (*Word) ProtoMessage() {}
 
 func (x *Word) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[13]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +1196,7 @@ func (x *Word) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Word.ProtoReflect.Descriptor instead.
 func (*Word) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{13}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *Word) GetTarget() []string {
@@ -1025,7 +1237,7 @@ type Phrase struct {
 
 func (x *Phrase) Reset() {
 	*x = Phrase{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1249,7 @@ func (x *Phrase) String() string {
 func (*Phrase) ProtoMessage() {}
 
 func (x *Phrase) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[14]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1262,7 @@ func (x *Phrase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Phrase.ProtoReflect.Descriptor instead.
 func (*Phrase) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{14}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Phrase) GetTarget() []string {
@@ -1078,7 +1290,7 @@ type Definition struct {
 
 func (x *Definition) Reset() {
 	*x = Definition{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1302,7 @@ func (x *Definition) String() string {
 func (*Definition) ProtoMessage() {}
 
 func (x *Definition) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[15]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1315,7 @@ func (x *Definition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Definition.ProtoReflect.Descriptor instead.
 func (*Definition) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{15}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Definition) GetWord() string {
@@ -1138,7 +1350,7 @@ type SkillChallenges struct {
 
 func (x *SkillChallenges) Reset() {
 	*x = SkillChallenges{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1362,7 @@ func (x *SkillChallenges) String() string {
 func (*SkillChallenges) ProtoMessage() {}
 
 func (x *SkillChallenges) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[16]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1375,7 @@ func (x *SkillChallenges) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SkillChallenges.ProtoReflect.Descriptor instead.
 func (*SkillChallenges) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{16}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *SkillChallenges) GetId() string {
@@ -1213,7 +1425,7 @@ type Challenge struct {
 
 func (x *Challenge) Reset() {
 	*x = Challenge{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1225,7 +1437,7 @@ func (x *Challenge) String() string {
 func (*Challenge) ProtoMessage() {}
 
 func (x *Challenge) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1238,7 +1450,7 @@ func (x *Challenge) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Challenge.ProtoReflect.Descriptor instead.
 func (*Challenge) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{17}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Challenge) GetId() string {
@@ -1439,7 +1651,7 @@ type WordDefinition struct {
 
 func (x *WordDefinition) Reset() {
 	*x = WordDefinition{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1451,7 +1663,7 @@ func (x *WordDefinition) String() string {
 func (*WordDefinition) ProtoMessage() {}
 
 func (x *WordDefinition) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[18]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1464,7 +1676,7 @@ func (x *WordDefinition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WordDefinition.ProtoReflect.Descriptor instead.
 func (*WordDefinition) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{18}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *WordDefinition) GetWord() string {
@@ -1492,7 +1704,7 @@ type Cards struct {
 
 func (x *Cards) Reset() {
 	*x = Cards{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1504,7 +1716,7 @@ func (x *Cards) String() string {
 func (*Cards) ProtoMessage() {}
 
 func (x *Cards) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1517,7 +1729,7 @@ func (x *Cards) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cards.ProtoReflect.Descriptor instead.
 func (*Cards) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{19}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Cards) GetPictures() []string {
@@ -1553,7 +1765,7 @@ type Options struct {
 
 func (x *Options) Reset() {
 	*x = Options{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1565,7 +1777,7 @@ func (x *Options) String() string {
 func (*Options) ProtoMessage() {}
 
 func (x *Options) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[20]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1578,7 +1790,7 @@ func (x *Options) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Options.ProtoReflect.Descriptor instead.
 func (*Options) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{20}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Options) GetFormInTargetLanguage() string {
@@ -1620,7 +1832,7 @@ type ShortInput struct {
 
 func (x *ShortInput) Reset() {
 	*x = ShortInput{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1844,7 @@ func (x *ShortInput) String() string {
 func (*ShortInput) ProtoMessage() {}
 
 func (x *ShortInput) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[21]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1857,7 @@ func (x *ShortInput) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShortInput.ProtoReflect.Descriptor instead.
 func (*ShortInput) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{21}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShortInput) GetPictures() []string {
@@ -1680,7 +1892,7 @@ type Listening struct {
 
 func (x *Listening) Reset() {
 	*x = Listening{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1692,7 +1904,7 @@ func (x *Listening) String() string {
 func (*Listening) ProtoMessage() {}
 
 func (x *Listening) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[22]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1705,7 +1917,7 @@ func (x *Listening) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Listening.ProtoReflect.Descriptor instead.
 func (*Listening) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{22}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *Listening) GetAnswer() string {
@@ -1742,7 +1954,7 @@ type Chips struct {
 
 func (x *Chips) Reset() {
 	*x = Chips{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1754,7 +1966,7 @@ func (x *Chips) String() string {
 func (*Chips) ProtoMessage() {}
 
 func (x *Chips) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[23]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1767,7 +1979,7 @@ func (x *Chips) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Chips.ProtoReflect.Descriptor instead.
 func (*Chips) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{23}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Chips) GetTranslatesToSourceLanguage() bool {
@@ -1814,7 +2026,7 @@ type Solution struct {
 
 func (x *Solution) Reset() {
 	*x = Solution{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1826,7 +2038,7 @@ func (x *Solution) String() string {
 func (*Solution) ProtoMessage() {}
 
 func (x *Solution) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[24]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1839,7 +2051,7 @@ func (x *Solution) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Solution.ProtoReflect.Descriptor instead.
 func (*Solution) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{24}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Solution) GetChips() []string {
@@ -1862,7 +2074,7 @@ type ReverseTranslation struct {
 
 func (x *ReverseTranslation) Reset() {
 	*x = ReverseTranslation{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2086,7 @@ func (x *ReverseTranslation) String() string {
 func (*ReverseTranslation) ProtoMessage() {}
 
 func (x *ReverseTranslation) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[25]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2099,7 @@ func (x *ReverseTranslation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReverseTranslation.ProtoReflect.Descriptor instead.
 func (*ReverseTranslation) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{25}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ReverseTranslation) GetTranslatesToSourceLanguage() bool {
@@ -1939,7 +2151,7 @@ type MissingWord struct {
 
 func (x *MissingWord) Reset() {
 	*x = MissingWord{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2163,7 @@ func (x *MissingWord) String() string {
 func (*MissingWord) ProtoMessage() {}
 
 func (x *MissingWord) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[26]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2176,7 @@ func (x *MissingWord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MissingWord.ProtoReflect.Descriptor instead.
 func (*MissingWord) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{26}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *MissingWord) GetBefore() string {
@@ -2021,7 +2233,7 @@ type Speaking struct {
 
 func (x *Speaking) Reset() {
 	*x = Speaking{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2245,7 @@ func (x *Speaking) String() string {
 func (*Speaking) ProtoMessage() {}
 
 func (x *Speaking) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[27]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2258,7 @@ func (x *Speaking) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Speaking.ProtoReflect.Descriptor instead.
 func (*Speaking) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{27}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Speaking) GetPhrase() string {
@@ -2086,7 +2298,7 @@ type MatchPairs struct {
 
 func (x *MatchPairs) Reset() {
 	*x = MatchPairs{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2310,7 @@ func (x *MatchPairs) String() string {
 func (*MatchPairs) ProtoMessage() {}
 
 func (x *MatchPairs) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[28]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2323,7 @@ func (x *MatchPairs) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MatchPairs.ProtoReflect.Descriptor instead.
 func (*MatchPairs) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{28}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MatchPairs) GetPairs() []*Pair {
@@ -2131,7 +2343,7 @@ type Pair struct {
 
 func (x *Pair) Reset() {
 	*x = Pair{}
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2355,7 @@ func (x *Pair) String() string {
 func (*Pair) ProtoMessage() {}
 
 func (x *Pair) ProtoReflect() protoreflect.Message {
-	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[29]
+	mi := &file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2368,7 @@ func (x *Pair) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pair.ProtoReflect.Descriptor instead.
 func (*Pair) Descriptor() ([]byte, []int) {
-	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{29}
+	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Pair) GetTarget() string {
@@ -2177,7 +2389,7 @@ var File_internal_course_snapshot_snapshotpb_snapshot_proto protoreflect.FileDes
 
 const file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc = "" +
 	"\n" +
-	"2internal/course/snapshot/snapshotpb/snapshot.proto\x12\x16owl.course.snapshot.v1\"\xf2\x02\n" +
+	"2internal/course/snapshot/snapshotpb/snapshot.proto\x12\x16owl.course.snapshot.v1\"\xa9\x03\n" +
 	"\x06Header\x12%\n" +
 	"\x0eformat_version\x18\x01 \x01(\rR\rformatVersion\x12\x1b\n" +
 	"\tcourse_id\x18\x02 \x01(\tR\bcourseId\x12%\n" +
@@ -2187,7 +2399,20 @@ const file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc = "" +
 	"\fpayload_size\x18\x06 \x01(\x04R\vpayloadSize\x12+\n" +
 	"\x11uncompressed_size\x18\a \x01(\x04R\x10uncompressedSize\x12 \n" +
 	"\vcompression\x18\b \x01(\tR\vcompression\x129\n" +
-	"\asummary\x18\t \x01(\v2\x1f.owl.course.snapshot.v1.SummaryR\asummary\"\xae\x01\n" +
+	"\asummary\x18\t \x01(\v2\x1f.owl.course.snapshot.v1.SummaryR\asummary\x125\n" +
+	"\x06chunks\x18\n" +
+	" \x03(\v2\x1d.owl.course.snapshot.v1.ChunkR\x06chunks\"\x97\x01\n" +
+	"\x05Chunk\x125\n" +
+	"\x04kind\x18\x01 \x01(\x0e2!.owl.course.snapshot.v1.ChunkKindR\x04kind\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x04R\x04size\x12+\n" +
+	"\x11uncompressed_size\x18\x03 \x01(\x04R\x10uncompressedSize\x12\x16\n" +
+	"\x06sha256\x18\x04 \x01(\fR\x06sha256\"\x8a\x01\n" +
+	"\n" +
+	"SkillChunk\x123\n" +
+	"\x05skill\x18\x01 \x01(\v2\x1d.owl.course.snapshot.v1.SkillR\x05skill\x12G\n" +
+	"\n" +
+	"challenges\x18\x02 \x01(\v2'.owl.course.snapshot.v1.SkillChallengesR\n" +
+	"challenges\"\xae\x01\n" +
 	"\aSummary\x12\x18\n" +
 	"\amodules\x18\x01 \x01(\rR\amodules\x12\x16\n" +
 	"\x06skills\x18\x02 \x01(\rR\x06skills\x12\x14\n" +
@@ -2236,11 +2461,13 @@ const file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc = "" +
 	"\x06engine\x18\x03 \x01(\tR\x06engine\":\n" +
 	"\bHunspell\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12\x16\n" +
-	"\x06target\x18\x02 \x01(\tR\x06target\"e\n" +
+	"\x06target\x18\x02 \x01(\tR\x06target\"\x86\x01\n" +
 	"\x06Module\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x10\n" +
 	"\x03dir\x18\x02 \x01(\tR\x03dir\x125\n" +
-	"\x06skills\x18\x03 \x03(\v2\x1d.owl.course.snapshot.v1.SkillR\x06skills\"\xb5\x02\n" +
+	"\x06skills\x18\x03 \x03(\v2\x1d.owl.course.snapshot.v1.SkillR\x06skills\x12\x1f\n" +
+	"\vskill_count\x18\x04 \x01(\rR\n" +
+	"skillCount\"\xb5\x02\n" +
 	"\x05Skill\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1e\n" +
@@ -2348,7 +2575,12 @@ const file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc = "" +
 	"\x05pairs\x18\x01 \x03(\v2\x1c.owl.course.snapshot.v1.PairR\x05pairs\"6\n" +
 	"\x04Pair\x12\x16\n" +
 	"\x06target\x18\x01 \x01(\tR\x06target\x12\x16\n" +
-	"\x06source\x18\x02 \x01(\tR\x06sourceB=Z;github.com/owlstack/owl/internal/course/snapshot/snapshotpbb\x06proto3"
+	"\x06source\x18\x02 \x01(\tR\x06source*h\n" +
+	"\tChunkKind\x12\x1a\n" +
+	"\x16CHUNK_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11CHUNK_KIND_COURSE\x10\x01\x12\x14\n" +
+	"\x10CHUNK_KIND_SKILL\x10\x02\x12\x12\n" +
+	"\x0eCHUNK_KIND_HLR\x10\x03B=Z;github.com/owlstack/owl/internal/course/snapshot/snapshotpbb\x06proto3"
 
 var (
 	file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescOnce sync.Once
@@ -2362,76 +2594,84 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescGZIP() []byt
 	return file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDescData
 }
 
-var file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_internal_course_snapshot_snapshotpb_snapshot_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_internal_course_snapshot_snapshotpb_snapshot_proto_goTypes = []any{
-	(*Header)(nil),             // 0: owl.course.snapshot.v1.Header
-	(*Summary)(nil),            // 1: owl.course.snapshot.v1.Summary
-	(*TypeCount)(nil),          // 2: owl.course.snapshot.v1.TypeCount
-	(*Payload)(nil),            // 3: owl.course.snapshot.v1.Payload
-	(*HLRWeights)(nil),         // 4: owl.course.snapshot.v1.HLRWeights
-	(*LexemeWeight)(nil),       // 5: owl.course.snapshot.v1.LexemeWeight
-	(*Course)(nil),             // 6: owl.course.snapshot.v1.Course
-	(*Language)(nil),           // 7: owl.course.snapshot.v1.Language
-	(*License)(nil),            // 8: owl.course.snapshot.v1.License
-	(*TTS)(nil),                // 9: owl.course.snapshot.v1.TTS
-	(*Hunspell)(nil),           // 10: owl.course.snapshot.v1.Hunspell
-	(*Module)(nil),             // 11: owl.course.snapshot.v1.Module
-	(*Skill)(nil),              // 12: owl.course.snapshot.v1.Skill
-	(*Word)(nil),               // 13: owl.course.snapshot.v1.Word
-	(*Phrase)(nil),             // 14: owl.course.snapshot.v1.Phrase
-	(*Definition)(nil),         // 15: owl.course.snapshot.v1.Definition
-	(*SkillChallenges)(nil),    // 16: owl.course.snapshot.v1.SkillChallenges
-	(*Challenge)(nil),          // 17: owl.course.snapshot.v1.Challenge
-	(*WordDefinition)(nil),     // 18: owl.course.snapshot.v1.WordDefinition
-	(*Cards)(nil),              // 19: owl.course.snapshot.v1.Cards
-	(*Options)(nil),            // 20: owl.course.snapshot.v1.Options
-	(*ShortInput)(nil),         // 21: owl.course.snapshot.v1.ShortInput
-	(*Listening)(nil),          // 22: owl.course.snapshot.v1.Listening
-	(*Chips)(nil),              // 23: owl.course.snapshot.v1.Chips
-	(*Solution)(nil),           // 24: owl.course.snapshot.v1.Solution
-	(*ReverseTranslation)(nil), // 25: owl.course.snapshot.v1.ReverseTranslation
-	(*MissingWord)(nil),        // 26: owl.course.snapshot.v1.MissingWord
-	(*Speaking)(nil),           // 27: owl.course.snapshot.v1.Speaking
-	(*MatchPairs)(nil),         // 28: owl.course.snapshot.v1.MatchPairs
-	(*Pair)(nil),               // 29: owl.course.snapshot.v1.Pair
+	(ChunkKind)(0),             // 0: owl.course.snapshot.v1.ChunkKind
+	(*Header)(nil),             // 1: owl.course.snapshot.v1.Header
+	(*Chunk)(nil),              // 2: owl.course.snapshot.v1.Chunk
+	(*SkillChunk)(nil),         // 3: owl.course.snapshot.v1.SkillChunk
+	(*Summary)(nil),            // 4: owl.course.snapshot.v1.Summary
+	(*TypeCount)(nil),          // 5: owl.course.snapshot.v1.TypeCount
+	(*Payload)(nil),            // 6: owl.course.snapshot.v1.Payload
+	(*HLRWeights)(nil),         // 7: owl.course.snapshot.v1.HLRWeights
+	(*LexemeWeight)(nil),       // 8: owl.course.snapshot.v1.LexemeWeight
+	(*Course)(nil),             // 9: owl.course.snapshot.v1.Course
+	(*Language)(nil),           // 10: owl.course.snapshot.v1.Language
+	(*License)(nil),            // 11: owl.course.snapshot.v1.License
+	(*TTS)(nil),                // 12: owl.course.snapshot.v1.TTS
+	(*Hunspell)(nil),           // 13: owl.course.snapshot.v1.Hunspell
+	(*Module)(nil),             // 14: owl.course.snapshot.v1.Module
+	(*Skill)(nil),              // 15: owl.course.snapshot.v1.Skill
+	(*Word)(nil),               // 16: owl.course.snapshot.v1.Word
+	(*Phrase)(nil),             // 17: owl.course.snapshot.v1.Phrase
+	(*Definition)(nil),         // 18: owl.course.snapshot.v1.Definition
+	(*SkillChallenges)(nil),    // 19: owl.course.snapshot.v1.SkillChallenges
+	(*Challenge)(nil),          // 20: owl.course.snapshot.v1.Challenge
+	(*WordDefinition)(nil),     // 21: owl.course.snapshot.v1.WordDefinition
+	(*Cards)(nil),              // 22: owl.course.snapshot.v1.Cards
+	(*Options)(nil),            // 23: owl.course.snapshot.v1.Options
+	(*ShortInput)(nil),         // 24: owl.course.snapshot.v1.ShortInput
+	(*Listening)(nil),          // 25: owl.course.snapshot.v1.Listening
+	(*Chips)(nil),              // 26: owl.course.snapshot.v1.Chips
+	(*Solution)(nil),           // 27: owl.course.snapshot.v1.Solution
+	(*ReverseTranslation)(nil), // 28: owl.course.snapshot.v1.ReverseTranslation
+	(*MissingWord)(nil),        // 29: owl.course.snapshot.v1.MissingWord
+	(*Speaking)(nil),           // 30: owl.course.snapshot.v1.Speaking
+	(*MatchPairs)(nil),         // 31: owl.course.snapshot.v1.MatchPairs
+	(*Pair)(nil),               // 32: owl.course.snapshot.v1.Pair
 }
 var file_internal_course_snapshot_snapshotpb_snapshot_proto_depIdxs = []int32{
-	1,  // 0: owl.course.snapshot.v1.Header.summary:type_name -> owl.course.snapshot.v1.Summary
-	2,  // 1: owl.course.snapshot.v1.Summary.challenges:type_name -> owl.course.snapshot.v1.TypeCount
-	6,  // 2: owl.course.snapshot.v1.Payload.course:type_name -> owl.course.snapshot.v1.Course
-	16, // 3: owl.course.snapshot.v1.Payload.skills:type_name -> owl.course.snapshot.v1.SkillChallenges
-	4,  // 4: owl.course.snapshot.v1.Payload.hlr:type_name -> owl.course.snapshot.v1.HLRWeights
-	5,  // 5: owl.course.snapshot.v1.HLRWeights.lexemes:type_name -> owl.course.snapshot.v1.LexemeWeight
-	7,  // 6: owl.course.snapshot.v1.Course.target:type_name -> owl.course.snapshot.v1.Language
-	7,  // 7: owl.course.snapshot.v1.Course.source:type_name -> owl.course.snapshot.v1.Language
-	8,  // 8: owl.course.snapshot.v1.Course.license:type_name -> owl.course.snapshot.v1.License
-	9,  // 9: owl.course.snapshot.v1.Course.tts:type_name -> owl.course.snapshot.v1.TTS
-	10, // 10: owl.course.snapshot.v1.Course.hunspell:type_name -> owl.course.snapshot.v1.Hunspell
-	11, // 11: owl.course.snapshot.v1.Course.modules:type_name -> owl.course.snapshot.v1.Module
-	12, // 12: owl.course.snapshot.v1.Module.skills:type_name -> owl.course.snapshot.v1.Skill
-	13, // 13: owl.course.snapshot.v1.Skill.words:type_name -> owl.course.snapshot.v1.Word
-	14, // 14: owl.course.snapshot.v1.Skill.phrases:type_name -> owl.course.snapshot.v1.Phrase
-	15, // 15: owl.course.snapshot.v1.Skill.dictionary:type_name -> owl.course.snapshot.v1.Definition
-	17, // 16: owl.course.snapshot.v1.SkillChallenges.challenges:type_name -> owl.course.snapshot.v1.Challenge
-	19, // 17: owl.course.snapshot.v1.Challenge.cards:type_name -> owl.course.snapshot.v1.Cards
-	20, // 18: owl.course.snapshot.v1.Challenge.options:type_name -> owl.course.snapshot.v1.Options
-	21, // 19: owl.course.snapshot.v1.Challenge.short_input:type_name -> owl.course.snapshot.v1.ShortInput
-	22, // 20: owl.course.snapshot.v1.Challenge.listening:type_name -> owl.course.snapshot.v1.Listening
-	23, // 21: owl.course.snapshot.v1.Challenge.chips:type_name -> owl.course.snapshot.v1.Chips
-	25, // 22: owl.course.snapshot.v1.Challenge.reverse_translation:type_name -> owl.course.snapshot.v1.ReverseTranslation
-	26, // 23: owl.course.snapshot.v1.Challenge.missing_word:type_name -> owl.course.snapshot.v1.MissingWord
-	27, // 24: owl.course.snapshot.v1.Challenge.speaking:type_name -> owl.course.snapshot.v1.Speaking
-	28, // 25: owl.course.snapshot.v1.Challenge.match_pairs:type_name -> owl.course.snapshot.v1.MatchPairs
-	18, // 26: owl.course.snapshot.v1.ShortInput.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	18, // 27: owl.course.snapshot.v1.Chips.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	24, // 28: owl.course.snapshot.v1.Chips.solutions:type_name -> owl.course.snapshot.v1.Solution
-	18, // 29: owl.course.snapshot.v1.ReverseTranslation.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
-	29, // 30: owl.course.snapshot.v1.MatchPairs.pairs:type_name -> owl.course.snapshot.v1.Pair
-	31, // [31:31] is the sub-list for method output_type
-	31, // [31:31] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	4,  // 0: owl.course.snapshot.v1.Header.summary:type_name -> owl.course.snapshot.v1.Summary
+	2,  // 1: owl.course.snapshot.v1.Header.chunks:type_name -> owl.course.snapshot.v1.Chunk
+	0,  // 2: owl.course.snapshot.v1.Chunk.kind:type_name -> owl.course.snapshot.v1.ChunkKind
+	15, // 3: owl.course.snapshot.v1.SkillChunk.skill:type_name -> owl.course.snapshot.v1.Skill
+	19, // 4: owl.course.snapshot.v1.SkillChunk.challenges:type_name -> owl.course.snapshot.v1.SkillChallenges
+	5,  // 5: owl.course.snapshot.v1.Summary.challenges:type_name -> owl.course.snapshot.v1.TypeCount
+	9,  // 6: owl.course.snapshot.v1.Payload.course:type_name -> owl.course.snapshot.v1.Course
+	19, // 7: owl.course.snapshot.v1.Payload.skills:type_name -> owl.course.snapshot.v1.SkillChallenges
+	7,  // 8: owl.course.snapshot.v1.Payload.hlr:type_name -> owl.course.snapshot.v1.HLRWeights
+	8,  // 9: owl.course.snapshot.v1.HLRWeights.lexemes:type_name -> owl.course.snapshot.v1.LexemeWeight
+	10, // 10: owl.course.snapshot.v1.Course.target:type_name -> owl.course.snapshot.v1.Language
+	10, // 11: owl.course.snapshot.v1.Course.source:type_name -> owl.course.snapshot.v1.Language
+	11, // 12: owl.course.snapshot.v1.Course.license:type_name -> owl.course.snapshot.v1.License
+	12, // 13: owl.course.snapshot.v1.Course.tts:type_name -> owl.course.snapshot.v1.TTS
+	13, // 14: owl.course.snapshot.v1.Course.hunspell:type_name -> owl.course.snapshot.v1.Hunspell
+	14, // 15: owl.course.snapshot.v1.Course.modules:type_name -> owl.course.snapshot.v1.Module
+	15, // 16: owl.course.snapshot.v1.Module.skills:type_name -> owl.course.snapshot.v1.Skill
+	16, // 17: owl.course.snapshot.v1.Skill.words:type_name -> owl.course.snapshot.v1.Word
+	17, // 18: owl.course.snapshot.v1.Skill.phrases:type_name -> owl.course.snapshot.v1.Phrase
+	18, // 19: owl.course.snapshot.v1.Skill.dictionary:type_name -> owl.course.snapshot.v1.Definition
+	20, // 20: owl.course.snapshot.v1.SkillChallenges.challenges:type_name -> owl.course.snapshot.v1.Challenge
+	22, // 21: owl.course.snapshot.v1.Challenge.cards:type_name -> owl.course.snapshot.v1.Cards
+	23, // 22: owl.course.snapshot.v1.Challenge.options:type_name -> owl.course.snapshot.v1.Options
+	24, // 23: owl.course.snapshot.v1.Challenge.short_input:type_name -> owl.course.snapshot.v1.ShortInput
+	25, // 24: owl.course.snapshot.v1.Challenge.listening:type_name -> owl.course.snapshot.v1.Listening
+	26, // 25: owl.course.snapshot.v1.Challenge.chips:type_name -> owl.course.snapshot.v1.Chips
+	28, // 26: owl.course.snapshot.v1.Challenge.reverse_translation:type_name -> owl.course.snapshot.v1.ReverseTranslation
+	29, // 27: owl.course.snapshot.v1.Challenge.missing_word:type_name -> owl.course.snapshot.v1.MissingWord
+	30, // 28: owl.course.snapshot.v1.Challenge.speaking:type_name -> owl.course.snapshot.v1.Speaking
+	31, // 29: owl.course.snapshot.v1.Challenge.match_pairs:type_name -> owl.course.snapshot.v1.MatchPairs
+	21, // 30: owl.course.snapshot.v1.ShortInput.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	21, // 31: owl.course.snapshot.v1.Chips.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	27, // 32: owl.course.snapshot.v1.Chips.solutions:type_name -> owl.course.snapshot.v1.Solution
+	21, // 33: owl.course.snapshot.v1.ReverseTranslation.phrase:type_name -> owl.course.snapshot.v1.WordDefinition
+	32, // 34: owl.course.snapshot.v1.MatchPairs.pairs:type_name -> owl.course.snapshot.v1.Pair
+	35, // [35:35] is the sub-list for method output_type
+	35, // [35:35] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_internal_course_snapshot_snapshotpb_snapshot_proto_init() }
@@ -2439,7 +2679,7 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_init() {
 	if File_internal_course_snapshot_snapshotpb_snapshot_proto != nil {
 		return
 	}
-	file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[17].OneofWrappers = []any{
+	file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes[19].OneofWrappers = []any{
 		(*Challenge_Cards)(nil),
 		(*Challenge_Options)(nil),
 		(*Challenge_ShortInput)(nil),
@@ -2455,13 +2695,14 @@ func file_internal_course_snapshot_snapshotpb_snapshot_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc), len(file_internal_course_snapshot_snapshotpb_snapshot_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   30,
+			NumEnums:      1,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_internal_course_snapshot_snapshotpb_snapshot_proto_goTypes,
 		DependencyIndexes: file_internal_course_snapshot_snapshotpb_snapshot_proto_depIdxs,
+		EnumInfos:         file_internal_course_snapshot_snapshotpb_snapshot_proto_enumTypes,
 		MessageInfos:      file_internal_course_snapshot_snapshotpb_snapshot_proto_msgTypes,
 	}.Build()
 	File_internal_course_snapshot_snapshotpb_snapshot_proto = out.File
