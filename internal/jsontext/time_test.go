@@ -1,6 +1,8 @@
 package jsontext
 
 import (
+	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -52,6 +54,28 @@ func TestAppendDateTimeAsFormat(t *testing.T) {
 	} {
 		if got, want := string(AppendDateTime([]byte("x"), tm)), "x"+tm.Format("2006-01-02T15:04:05"); got != want {
 			t.Errorf("AppendDateTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestParseUTCReadsEveryUTCTime formats random instants of years 0 to
+// 9999 with 0 to 9 fraction digits: ParseUTC must read every one, to the
+// same instant in UTC.
+func TestParseUTCReadsEveryUTCTime(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	lo, hi := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC).Unix(), time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC).Unix()
+	for range 100000 {
+		tm := time.Unix(lo+rng.Int64N(hi-lo+1), rng.Int64N(1e9)).UTC()
+		digits := rng.IntN(10)
+		tm = tm.Truncate(time.Duration(pow10[9-digits]))
+		s := tm.Format("2006-01-02T15:04:05")
+		if digits > 0 {
+			s += fmt.Sprintf(".%0*d", digits, tm.Nanosecond()/pow10[9-digits])
+		}
+		s += "Z"
+		got, ok := ParseUTC(s)
+		if !ok || got != tm {
+			t.Fatalf("ParseUTC(%q) = %v, %v; want %v", s, got, ok, tm)
 		}
 	}
 }

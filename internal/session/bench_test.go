@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -62,7 +63,7 @@ func BenchmarkGenerate(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
 	}
-	c := largeCourse(b)
+	c := sharedLarge(b)
 	u := benchUser(c, 500)
 	g := newGenerator()
 	req := Request{Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now, User: u}
@@ -110,4 +111,29 @@ func BenchmarkGenerate(b *testing.B) {
 			b.ReportMetric(float64(elapsed.Nanoseconds())/float64(n)/base, "x-baseline")
 		}
 	})
+}
+
+// BenchmarkDecodeRequest measures decoding and checking the body of the
+// HTTP benchmark: a request for a learner with 500 reviewed words.
+func BenchmarkDecodeRequest(b *testing.B) {
+	if testing.Short() {
+		b.Skip("builds a 2,000-word course; skipped with -short")
+	}
+	c := sharedLarge(b)
+	u := benchUser(c, 500)
+	body, err := json.Marshal(APIRequest{Course: c.Header.CourseID, Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now.Format(time.RFC3339), User: u})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var req APIRequest
+	var reviews []Review
+	var hashes []uint64
+	b.ReportAllocs()
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := decodeRequest(body, &req, &reviews, &hashes); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(u.Words)), "ns/word")
 }

@@ -20,7 +20,8 @@ import (
 // from src, the body as a string, without copying. It is strict like
 // encoding/json with DisallowUnknownFields, and exact about field names
 // (encoding/json also accepts other letter cases); its errors name the
-// field with its path, e.g. user.words[3].history[0].grade.
+// field with its path, e.g. user.words[3].history[0].grade. Words in the
+// form encoding/json writes them take a shorter path (canonWord).
 type decoder struct {
 	data []byte
 	src  string // data, shared
@@ -499,6 +500,9 @@ func wordPath(i int, field string) string {
 }
 
 func (d *decoder) word(i int, w *WordState) error {
+	if d.canonWord(w) {
+		return nil
+	}
 	if c := d.peek(); c != '{' && c != 'n' {
 		if c == 0 {
 			return d.syntax("")
@@ -579,76 +583,4 @@ func (d *decoder) history(i int, w *WordState) error {
 		w.History = d.reviews[start:len(d.reviews):len(d.reviews)]
 	}
 	return nil
-}
-
-// pow10 holds the powers of ten that a float64 represents exactly.
-var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
-	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
-
-// fastFloat converts a JSON number literal (already checked) exactly when
-// its digits fit a float64's mantissa and its power of ten is exact: one
-// correctly rounded multiplication or division then gives the correctly
-// rounded result, as strconv.ParseFloat's own fast path does. Memory
-// states (rounded to 8 decimals, as FSRS does) are such numbers. ok is
-// false for the others.
-func fastFloat(lit string) (float64, bool) {
-	const maxMantissa = 1 << 53
-	i, neg := 0, false
-	if lit[0] == '-' {
-		i, neg = 1, true
-	}
-	var m uint64
-	exp := 0
-	for frac := false; i < len(lit); i++ {
-		c := lit[i]
-		if c == '.' {
-			frac = true
-			continue
-		}
-		if c < '0' || c > '9' {
-			break
-		}
-		if m > maxMantissa {
-			return 0, false
-		}
-		m = m*10 + uint64(c-'0')
-		if frac {
-			exp--
-		}
-	}
-	if i < len(lit) { // an exponent
-		i++
-		eneg := false
-		switch lit[i] {
-		case '-':
-			eneg = true
-			i++
-		case '+':
-			i++
-		}
-		e := 0
-		for ; i < len(lit); i++ {
-			if e > 1000 {
-				return 0, false
-			}
-			e = e*10 + int(lit[i]-'0')
-		}
-		if eneg {
-			e = -e
-		}
-		exp += e
-	}
-	if m > maxMantissa || exp < -22 || exp > 22 {
-		return 0, false
-	}
-	f := float64(m)
-	if exp < 0 {
-		f /= pow10[-exp]
-	} else {
-		f *= pow10[exp]
-	}
-	if neg {
-		f = -f
-	}
-	return f, true
 }

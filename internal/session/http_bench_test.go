@@ -24,7 +24,7 @@ func BenchmarkHTTP(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
 	}
-	c := largeCourse(b)
+	c := sharedLarge(b)
 	u := benchUser(c, 500)
 	body, err := json.Marshal(APIRequest{Course: c.Header.CourseID, Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now.Format(time.RFC3339), User: u})
 	if err != nil {
