@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,19 +139,12 @@ func BenchmarkReload(b *testing.B) {
 	}
 	ch := course.Derive(c)
 	version := func(edit func(skill int) bool) []byte {
-		out := *c
-		out.Modules = slices.Clone(c.Modules)
-		i := 0
-		for m := range out.Modules {
-			out.Modules[m].Skills = slices.Clone(out.Modules[m].Skills)
-			for s := range out.Modules[m].Skills {
-				if edit(i) {
-					out.Modules[m].Skills[s].Introduction += "\n\nEdited."
-				}
-				i++
+		out := edited(c, func(i int, s *course.Skill) {
+			if edit(i) {
+				s.Introduction += "\n\nEdited."
 			}
-		}
-		data, err := Compile(header(), &out, ch)
+		})
+		data, err := Compile(header(), out, ch)
 		if err != nil {
 			b.Fatal(err)
 		}
