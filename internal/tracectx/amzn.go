@@ -40,22 +40,8 @@ func ParseAmzn(s string) (Amzn, error) {
 	if len(s) > maxAmznLen {
 		return Amzn{}, amznErr("too_long", "%d bytes, limit %d", len(s), maxAmznLen)
 	}
-	const (
-		seenRoot = 1 << iota
-		seenParent
-		seenSelf
-		seenSampled
-		seenLineage
-		seenCaller
-	)
-	seen, fields := 0, 0
-	once := func(bit int, key string) *HeaderError {
-		if seen&bit != 0 {
-			return amznErr("duplicate_field", "%s appears twice", key)
-		}
-		seen |= bit
-		return nil
-	}
+	var seen uint8 // a bit for each known key: 1<<amznKey
+	fields := 0
 	for rest := s; rest != ""; {
 		var part string
 		part, rest = cutByte(rest, ';')
@@ -69,49 +55,44 @@ func ParseAmzn(s string) (Amzn, error) {
 			return Amzn{}, amznErr("syntax", "field %q has no '='", clip(part))
 		}
 		k, v = trimOWS(k), trimOWS(v)
+		key := knownAmznKey(k)
+		if key != amznOther {
+			if seen&(1<<key) != 0 {
+				return Amzn{}, amznErr("duplicate_field", "%s appears twice", amznKeyNames[key])
+			}
+			seen |= 1 << key
+		}
 		var err *HeaderError
-		switch knownAmznKey(k) {
-		case "Root":
-			if err = once(seenRoot, "Root"); err == nil {
-				var perr error
-				if a.Root, perr = ParseRoot(v); perr != nil {
-					err = amznErr("bad_root", "Root=%q: %v", clip(v), perr)
-				}
+		switch key {
+		case amznRoot:
+			var perr error
+			if a.Root, perr = ParseRoot(v); perr != nil {
+				err = amznErr("bad_root", "Root=%q: %v", clip(v), perr)
 			}
-		case "Parent":
-			if err = once(seenParent, "Parent"); err == nil {
-				if !decodeHex(a.Parent[:], v, true) || a.Parent.IsZero() {
-					err = amznErr("bad_parent", "Parent=%q: want 16 hex digits, not all zero", clip(v))
-				}
+		case amznParent:
+			if !decodeHex(a.Parent[:], v, true) || a.Parent.IsZero() {
+				err = amznErr("bad_parent", "Parent=%q: want 16 hex digits, not all zero", clip(v))
 			}
-		case "Self":
-			if err = once(seenSelf, "Self"); err == nil {
-				if !validSelf(v) {
-					err = amznErr("bad_self", "Self=%q: want 1-<8 hex digits>-<hex digits>", clip(v))
-				}
-				a.Self = v
+		case amznSelf:
+			if !validSelf(v) {
+				err = amznErr("bad_self", "Self=%q: want 1-<8 hex digits>-<hex digits>", clip(v))
 			}
-		case "Sampled":
-			if err = once(seenSampled, "Sampled"); err == nil {
-				if v != "0" && v != "1" && v != "?" {
-					err = amznErr("bad_sampled", "Sampled=%q: want 0, 1 or ?", clip(v))
-				}
-				a.Sampled = v
+			a.Self = v
+		case amznSampled:
+			if v != "0" && v != "1" && v != "?" {
+				err = amznErr("bad_sampled", "Sampled=%q: want 0, 1 or ?", clip(v))
 			}
-		case "Lineage":
-			if err = once(seenLineage, "Lineage"); err == nil {
-				if !validLineage(v) {
-					err = amznErr("bad_lineage", "Lineage=%q: want <8 hex>:<count> entries joined by '|', or <count>:<8 hex>:<count>", clip(v))
-				}
-				a.Lineage = v
+			a.Sampled = v
+		case amznLineage:
+			if !validLineage(v) {
+				err = amznErr("bad_lineage", "Lineage=%q: want <8 hex>:<count> entries joined by '|', or <count>:<8 hex>:<count>", clip(v))
 			}
-		case "Caller":
-			if err = once(seenCaller, "Caller"); err == nil {
-				if !ValidService(v) {
-					err = amznErr("bad_caller", "Caller=%q: want 1 to 64 letters, digits, '.', '_' or '-'", clip(v))
-				}
-				a.Caller = v
+			a.Lineage = v
+		case amznCaller:
+			if !ValidService(v) {
+				err = amznErr("bad_caller", "Caller=%q: want 1 to 64 letters, digits, '.', '_' or '-'", clip(v))
 			}
+			a.Caller = v
 		default:
 			if !validToken(k) || !validFieldValue(v) {
 				return Amzn{}, amznErr("bad_field", "field %q: want token=printable text", clip(part))
@@ -122,7 +103,7 @@ func ParseAmzn(s string) (Amzn, error) {
 			return Amzn{}, err
 		}
 	}
-	if seen&seenRoot == 0 {
+	if seen&(1<<amznRoot) == 0 {
 		if fields == 0 {
 			return Amzn{}, amznErr("empty", "")
 		}
@@ -140,34 +121,53 @@ func cutByte(s string, sep byte) (before, after string) {
 	return s, ""
 }
 
-// knownAmznKey returns the canonical spelling of k when it names one of the
-// fields ParseAmzn knows (in any case), and "" otherwise. Keys are told
-// apart by length first, so a field costs one case-insensitive comparison.
-func knownAmznKey(k string) string {
-	var want string
+// amznKey names a field of X-Amzn-Trace-Id that ParseAmzn knows.
+type amznKey uint8
+
+const (
+	amznOther amznKey = iota // a custom field
+	amznRoot
+	amznParent
+	amznSelf
+	amznSampled
+	amznLineage
+	amznCaller
+)
+
+// amznKeyNames are the keys as AWS spells them.
+var amznKeyNames = [...]string{
+	amznRoot: "Root", amznParent: "Parent", amznSelf: "Self",
+	amznSampled: "Sampled", amznLineage: "Lineage", amznCaller: "Caller",
+}
+
+// knownAmznKey tells which of the fields ParseAmzn knows k names (in any
+// case), or amznOther. Keys are told apart by length and first letter, so
+// a field costs one case-insensitive comparison.
+func knownAmznKey(k string) amznKey {
+	var key amznKey
 	switch len(k) {
 	case 4:
-		want = "Root"
+		key = amznRoot
 		if k[0]|0x20 == 's' {
-			want = "Self"
+			key = amznSelf
 		}
 	case 6:
-		want = "Parent"
+		key = amznParent
 		if k[0]|0x20 == 'c' {
-			want = "Caller"
+			key = amznCaller
 		}
 	case 7:
-		want = "Sampled"
+		key = amznSampled
 		if k[0]|0x20 == 'l' {
-			want = "Lineage"
+			key = amznLineage
 		}
 	default:
-		return ""
+		return amznOther
 	}
-	if k == want || strings.EqualFold(k, want) { // most headers spell keys as AWS does
-		return want
+	if want := amznKeyNames[key]; k == want || strings.EqualFold(k, want) { // most headers spell keys as AWS does
+		return key
 	}
-	return ""
+	return amznOther
 }
 
 // String formats the header: Self first (where an ALB puts it), then Root,

@@ -4,6 +4,8 @@ import (
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
+	"math/bits"
+	"unsafe"
 
 	"github.com/dchest/siphash"
 )
@@ -39,8 +41,8 @@ func NewHasher(key []byte) *Hasher {
 	return &Hasher{k0: binary.LittleEndian.Uint64(k[:8]), k1: binary.LittleEndian.Uint64(k[8:])}
 }
 
-// scratch holds the bytes of most hashed values on the stack; longer
-// values are copied to the heap.
+// scratch holds the bytes of most fingerprinted requests on the stack;
+// longer ones are copied to the heap.
 const scratch = 256
 
 // Sum returns the keyed hash of s.
@@ -54,8 +56,8 @@ func (h *Hasher) Fingerprint(method, route, query string, body []byte) string {
 }
 
 func (h *Hasher) sum64(s string) uint64 {
-	var buf [scratch]byte
-	return siphash.Hash(h.k0, h.k1, append(buf[:0], s...))
+	// s's own bytes, not a copy: Hash only reads them.
+	return siphash.Hash(h.k0, h.k1, unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
 func (h *Hasher) fingerprint64(method, route, query string, body []byte) uint64 {
@@ -73,9 +75,9 @@ func (h *Hasher) fingerprint64(method, route, query string, body []byte) uint64 
 // appendSum appends the 16 hex digits of a keyed hash: its bytes in
 // little-endian order.
 func appendSum(b []byte, sum uint64) []byte {
-	var le [8]byte
-	binary.LittleEndian.PutUint64(le[:], sum)
-	return appendHex(b, le[:])
+	be := bits.ReverseBytes64(sum) // the little-endian bytes, first byte on top
+	b = binary.BigEndian.AppendUint64(b, hex8(uint32(be>>32)))
+	return binary.BigEndian.AppendUint64(b, hex8(uint32(be)))
 }
 
 func hexSum(sum uint64) string {
@@ -84,14 +86,15 @@ func hexSum(sum uint64) string {
 }
 
 // setSums sets each field to the hex form of its keyed hash. The hashes of
-// one record share one string: one allocation for all of them.
-func setSums(fields []*string, sums []uint64) {
-	var buf [4 * 16]byte
+// one record share buf, which must not change afterwards: the strings are
+// its bytes.
+func setSums(buf *[4 * 16]byte, fields []*string, sums []uint64) {
 	b := buf[:0]
 	for _, s := range sums {
 		b = appendSum(b, s)
 	}
-	all := string(b)
+	// b is buf, never reallocated: there are at most four sums.
+	all := unsafe.String(unsafe.SliceData(b), len(b))
 	for i, f := range fields {
 		*f = all[16*i : 16*i+16]
 	}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -139,13 +140,13 @@ func (t *Tracer) serve(next http.Handler, w http.ResponseWriter, r *http.Request
 	for _, e := range rejected {
 		t.rejected.WithLabelValues(e.Header, e.Reason).Inc()
 	}
-	// One allocation for everything kept per request, and one string
-	// for every id the response headers and the record carry.
+	// One allocation for everything kept per request, the text of its
+	// ids and hashes included.
 	x := &served{
 		state: state{sc: sc, allowed: t.allowed},
 		rw:    responseWriter{ResponseWriter: w, tracer: t, start: start},
 	}
-	x.ids = newServedIDs(sc)
+	x.ids = newServedIDs(&x.idText, sc)
 	h := w.Header()
 	h[HeaderAmzn] = x.ids.hdr[0:1:1]
 	h[HeaderTraceresponse] = x.ids.hdr[1:2:2]
@@ -175,7 +176,16 @@ type served struct {
 	req   http.Request // the request next sees, with ctx
 	rw    responseWriter
 	ids   servedIDs
+	// idText and sumText hold the bytes of ids' strings and of the
+	// record's keyed hashes (strings made with unsafe.String): each byte
+	// is written once, before its string is made, and never changed.
+	idText  [idTextLen]byte
+	sumText [4 * 16]byte
 }
+
+// idTextLen is the length of the text of servedIDs: "Root=" and a root,
+// a version 00 traceresponse and a parent span id.
+const idTextLen = len("Root=") + 35 + 55 + 16
 
 // servedIDs are the ids of one served request as text, all slices of one
 // string: the two response header values (which hold the record's trace
@@ -191,8 +201,9 @@ func (ids *servedIDs) root() string { return ids.hdr[0][len("Root="):] }
 // span is the span id: traceresponse is "00-<32 hex trace id>-<16 hex span id>-<flags>".
 func (ids *servedIDs) span() string { return ids.hdr[1][36:52] }
 
-func newServedIDs(sc SpanContext) servedIDs {
-	var buf [192]byte
+// newServedIDs writes the ids of sc into buf, which must not change
+// afterwards: the strings returned are its bytes.
+func newServedIDs(buf *[idTextLen]byte, sc SpanContext) servedIDs {
 	b := append(buf[:0], "Root="...)
 	b = sc.TraceID.appendRoot(b)
 	n1 := len(b)
@@ -204,13 +215,13 @@ func newServedIDs(sc SpanContext) servedIDs {
 	b = append(b, root[11:]...)
 	b = append(b, '-')
 	b = appendHex(b, sc.SpanID[:])
-	b = append(b, '-')
-	b = appendHex(b, []byte{sc.Flags & knownFlags})
+	b = append(b, '-', hexdigits[sc.Flags&knownFlags>>4], hexdigits[sc.Flags&knownFlags&15])
 	n2 := len(b)
 	if !sc.Parent.IsZero() {
 		b = appendHex(b, sc.Parent[:])
 	}
-	s := string(b)
+	// b is buf, never reallocated: it holds all idTextLen bytes at most.
+	s := unsafe.String(unsafe.SliceData(b), len(b))
 	return servedIDs{hdr: [2]string{s[:n1], s[n1:n2]}, parent: s[n2:]}
 }
 
@@ -295,10 +306,10 @@ func (t *Tracer) finishServer(r *http.Request, x *served, body *bodyCounter, sta
 			n++
 		}
 	}
-	setSums(fields[:n], sums[:n])
+	setSums(&x.sumText, fields[:n], sums[:n])
 	rec.Error = serverErrorClass(r.Context(), status, panicked != nil)
 	if t.log != nil {
-		t.log.Write(&rec)
+		t.log.write(&rec, true)
 	}
 	if t.otel != nil {
 		t.otel.export(r.Context(), *sc, &rec, start, start.Add(dur))

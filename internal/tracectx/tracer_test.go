@@ -431,3 +431,38 @@ func (e *keepExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlyS
 }
 
 func (e *keepExporter) Shutdown(context.Context) error { return nil }
+
+// TestServerRecordLineMatchesAppendJSON checks the handler's record
+// encoding, which copies owl's own ids, hashes and validated names without
+// escaping them, against AppendJSON, which checks every field: a served
+// request with every such field set, and request text that needs escaping.
+func TestServerRecordLineMatchesAppendJSON(t *testing.T) {
+	f := newFixture(t, "api.v2", nil)
+	h := f.tracer.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		SetAttr(r.Context(), "side", "b\"lue\u2028")
+		w.Header().Set("Content-Type", "text/x-\"q\"; charset=utf-8")
+		w.WriteHeader(http.StatusTeapot)
+	}))
+	r := httptest.NewRequest("GET", "/caf%C3%A9/%22q%22%5C?x=%22", nil)
+	r.Header.Set(HeaderAmzn, "Self=1-67891233-12456789ABCDEF012345678;Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Caller=edge_1.x-y")
+	r.Header.Set(HeaderTraceparent, "00-0123456789abcdef0123456789abcdef-53995c3f42cd8ad8-01")
+	r.Header.Set("User-Agent", "agent \"7\"\n")
+	r.Header.Set("Accept-Encoding", "gzip\t\"x\"")
+	r.Header.Set("X-Owl-User", "u\\1")
+	h.ServeHTTP(httptest.NewRecorder(), r)
+
+	recs := f.records(t)
+	if len(recs) != 1 {
+		t.Fatalf("%d records, want 1", len(recs))
+	}
+	rec := recs[0]
+	for name, v := range map[string]string{"self": rec.Self, "caller": rec.Caller, "link": rec.Link, "query_hash": rec.QueryHash, "ua_hash": rec.UAHash, "user_hash": rec.UserHash, "parent": rec.Parent, "error": rec.Error} {
+		if v == "" {
+			t.Errorf("%s is empty: the test should set every field", name)
+		}
+	}
+	line := strings.TrimSuffix(f.out.String(), "\n")
+	if want := string(rec.AppendJSON(nil)); line != want {
+		t.Errorf("handler wrote\n%s\nAppendJSON writes\n%s", line, want)
+	}
+}

@@ -47,9 +47,12 @@ func OpenLog(path string) (*LogWriter, error) {
 }
 
 // Write appends one record.
-func (l *LogWriter) Write(r *Record) {
+func (l *LogWriter) Write(r *Record) { l.write(r, false) }
+
+// write is Write; owlText is Record.appendJSON's.
+func (l *LogWriter) write(r *Record, owlText bool) {
 	bp := l.bufs.Get().(*[]byte)
-	b := r.AppendJSON((*bp)[:0])
+	b := r.appendJSON((*bp)[:0], owlText)
 	b = append(b, '\n')
 	l.mu.Lock()
 	_, err := l.w.Write(b)
