@@ -1,6 +1,7 @@
 package tracing
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -113,4 +114,21 @@ func appendJSONTime(b []byte, t time.Time) ([]byte, error) {
 		b = append(b, frac[:n]...)
 	}
 	return append(b, 'Z', '"'), nil
+}
+
+// AppendTrace appends t's line, as WriteTrace writes it, to b. It leaves
+// w alone, so that several goroutines can encode lines at once for one
+// of them to write with WriteLines.
+func (w *Writer) AppendTrace(b []byte, t *Trace) ([]byte, error) {
+	b, err := appendTrace(b, t)
+	if err != nil {
+		return b, fmt.Errorf("write trace %s: %w", t.Root, err)
+	}
+	return append(b, '\n'), nil
+}
+
+// WriteLines writes lines AppendTrace made.
+func (w *Writer) WriteLines(b []byte) error {
+	_, err := w.w.Write(b)
+	return err
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"time"
+	"unsafe"
 
 	"github.com/owlstack/owl/internal/tracing"
 )
@@ -20,6 +21,12 @@ type builder struct {
 	keys  []key
 	ends  []int // payload i is arena[ends[i-1]:ends[i]]
 	arena []byte
+
+	// transient is set when each trace is used up before the next is
+	// built: its strings and spans then live in the builder's buffers.
+	transient bool
+	trace     tracing.Trace
+	out       []tracing.Span
 
 	// Counters for the summary.
 	traces, spans, duplicates, unmatched, skewed int64
@@ -44,15 +51,6 @@ func (b *builder) add(k key, p []byte) {
 	b.keys = append(b.keys, k)
 	b.arena = append(b.arena, p...)
 	b.ends = append(b.ends, len(b.arena))
-}
-
-// pending reports whether records are gathered and, if so, the trace
-// they belong to.
-func (b *builder) pending() (key, bool) {
-	if len(b.keys) == 0 {
-		return key{}, false
-	}
-	return b.keys[0], true
 }
 
 // find returns the index of the span with id, or -1.
@@ -82,9 +80,16 @@ func (b *builder) build() (*tracing.Trace, error) {
 		binary.BigEndian.PutUint64(sb[:], b.keys[i].span)
 		b.arena = hex.AppendEncode(b.arena, sb[:])
 	}
-	all := string(b.arena)
+	var all string
+	t := &tracing.Trace{}
+	if b.transient {
+		all = unsafe.String(unsafe.SliceData(b.arena), len(b.arena))
+		t = &b.trace
+	} else {
+		all = string(b.arena)
+	}
 	idStr := func(i int32) string { return all[ids+16*int(i) : ids+16*int(i)+16] }
-	t := &tracing.Trace{Root: all[base : base+35], TraceID: all[base+35 : base+67]}
+	*t = tracing.Trace{Root: all[base : base+35], TraceID: all[base+35 : base+67]}
 
 	sp := grow(b.sp, n)
 	ln := grow(b.ln, n)
@@ -319,7 +324,12 @@ func (b *builder) order(root int32) []tracing.Span {
 		}
 		return cmpUint(b.keys[x].span, b.keys[y].span)
 	}
-	out := make([]tracing.Span, 0, len(b.sp))
+	var out []tracing.Span
+	if b.transient {
+		out = b.out[:0]
+	} else {
+		out = make([]tracing.Span, 0, len(b.sp))
+	}
 	stack := append(b.stack[:0], root)
 	for len(stack) > 0 {
 		i := stack[len(stack)-1]
@@ -334,5 +344,8 @@ func (b *builder) order(root int32) []tracing.Span {
 		}
 	}
 	b.stack = stack
+	if b.transient {
+		b.out = out
+	}
 	return out
 }

@@ -310,9 +310,8 @@ func (w *worker) spill() error {
 	return nil
 }
 
-// source returns the records left in memory, sorted.
+// source returns the records left in memory, which sort has ordered.
 func (w *worker) source() *memSource {
-	w.sort()
 	return &memSource{entries: w.entries, arena: w.arena}
 }
 

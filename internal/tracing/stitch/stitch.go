@@ -6,7 +6,8 @@
 // is full it sorts its buffer and spills it to a temporary file (a sorted
 // run). The runs and the buffers left in memory are then merged, so that
 // each trace's spans arrive together and memory stays flat however big the
-// logs are; the traces are built while the sink writes the ones before.
+// logs are; batches of traces are built (and, for owl's format, encoded)
+// on every CPU while the sink writes the ones before.
 //
 // Duplicated lines are dropped by trace root and span id (the line read
 // first is kept), out-of-order lines need nothing special, spans whose
@@ -111,6 +112,7 @@ func ingest(ctx context.Context, albFiles, appFiles []string, opts Options, sum 
 					}
 				}
 			}
+			w.sort() // what stays in memory, while the other workers finish
 			return nil
 		})
 	}
@@ -181,69 +183,126 @@ func emit(ctx context.Context, ws []*worker, sink Sink, opts Options, sum *Summa
 	}
 	defer m.close()
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	batches := make(chan []*tracing.Trace, 4)
-	var b builder
-	var buildErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		defer close(batches)
-		buildErr = build(ctx, m, &b, batches)
-	}()
-	var sinkErr error
-	for batch := range batches {
-		if sinkErr != nil {
-			continue // drain, so that the builder stops
-		}
-		for _, t := range batch {
-			if sinkErr = sink.WriteTrace(t); sinkErr != nil {
-				cancel()
-				break
+	// One goroutine merges and cuts the records into batches of whole
+	// traces, builders (one per CPU) build them and, when the sink can
+	// take lines, encode them, and this goroutine writes the batches in
+	// order.
+	enc, _ := sink.(encodingSink)
+	n := max(1, min(runtime.GOMAXPROCS(0), maxWorkers))
+	g, gctx := errgroup.WithContext(ctx)
+	jobs := make(chan *batch, n)
+	inOrder := make(chan *batch, 2*n)
+	free := make(chan *batch, 3*n+1)
+	var duplicates int64
+	g.Go(func() error {
+		defer close(inOrder)
+		defer close(jobs)
+		return cut(gctx, m, jobs, inOrder, free, &duplicates)
+	})
+	builders := make([]builder, n)
+	for i := range builders {
+		b := &builders[i]
+		b.transient = enc != nil
+		g.Go(func() error {
+			for j := range jobs {
+				j.build(b, enc)
+				close(j.done)
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		for j := range inOrder {
+			select {
+			case <-j.done:
+			case <-gctx.Done():
+				return gctx.Err()
+			}
+			if err := j.write(sink, enc); err != nil {
+				return err
+			}
+			select {
+			case free <- j:
+			default:
 			}
 		}
+		return nil
+	})
+	err = g.Wait()
+	sum.Duplicates += duplicates
+	for i := range builders {
+		b := &builders[i]
+		sum.Traces += b.traces
+		sum.Spans += b.spans
+		sum.Duplicates += b.duplicates
+		sum.Unmatched += b.unmatched
+		sum.Skewed += b.skewed
 	}
-	<-done
-	sum.Traces += b.traces
-	sum.Spans += b.spans
-	sum.Duplicates += b.duplicates
-	sum.Unmatched += b.unmatched
-	sum.Skewed += b.skewed
-	if sinkErr != nil {
-		return sinkErr
+	if err != nil && ctx.Err() != nil {
+		return ctx.Err()
 	}
-	return buildErr
+	return err
 }
 
-// batchSpans is about how many spans go to the sink at a time.
+// An encodingSink is a Sink whose lines can be made on other goroutines:
+// the builders encode the traces and the sink only writes the bytes.
+type encodingSink interface {
+	Sink
+	// AppendTrace appends t's line, as WriteTrace writes it, to b; several
+	// goroutines may call it at once, and it keeps nothing of t.
+	AppendTrace(b []byte, t *tracing.Trace) ([]byte, error)
+	// WriteLines writes lines AppendTrace made.
+	WriteLines(b []byte) error
+}
+
+// batchSpans is about how many spans a batch holds.
 const batchSpans = 2048
 
-// build reads the merged records, builds the traces and sends them in
-// batches.
-func build(ctx context.Context, m *merge, b *builder, batches chan<- []*tracing.Trace) error {
-	var batch []*tracing.Trace
-	spans := 0
-	send := func() error {
+// A batch is a run of whole traces' records, in merge order, and what
+// building them made: their lines or their traces.
+type batch struct {
+	keys  []key
+	ends  []int // payload i is arena[ends[i-1]:ends[i]]
+	arena []byte
+	cuts  []int // trace i is keys[cuts[i-1]:cuts[i]]
+
+	out    []byte           // the lines, for an encodingSink
+	traces []*tracing.Trace // the traces, for another sink
+	err    error            // what stopped the build, after out or traces
+	done   chan struct{}    // closed when built
+}
+
+func (j *batch) reset() {
+	j.keys, j.ends, j.arena, j.cuts = j.keys[:0], j.ends[:0], j.arena[:0], j.cuts[:0]
+	j.out, j.traces, j.err = j.out[:0], nil, nil
+	j.done = make(chan struct{})
+}
+
+// cut reads the merged records, drops duplicates (same trace and span id,
+// the one read first is kept) and sends batches of whole traces to the
+// builders and, in the same order, to the writer.
+func cut(ctx context.Context, m *merge, jobs, inOrder chan<- *batch, free <-chan *batch, duplicates *int64) error {
+	var j *batch
+	next := func() {
 		select {
-		case batches <- batch:
-		case <-ctx.Done():
-			return ctx.Err()
+		case j = <-free:
+		default:
+			j = &batch{}
 		}
-		batch, spans = nil, 0
+		j.reset()
+	}
+	send := func() error {
+		for _, ch := range [...]chan<- *batch{inOrder, jobs} {
+			select {
+			case ch <- j:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
 		return nil
 	}
-	flush := func() error {
-		t, err := b.build()
-		if err != nil {
-			return fmt.Errorf("merge: %w", err)
-		}
-		batch = append(batch, t)
-		if spans += len(t.Spans); spans >= batchSpans {
-			return send()
-		}
-		return nil
-	}
+	next()
+	var last key
 	for i := 0; ; i++ {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return ctx.Err()
@@ -255,22 +314,81 @@ func build(ctx context.Context, m *merge, b *builder, batches chan<- []*tracing.
 		if !ok {
 			break
 		}
-		if cur, ok := b.pending(); ok && !cur.sameTrace(k) {
-			if err := flush(); err != nil {
+		if i > 0 {
+			if k == last {
+				*duplicates++
+				continue
+			}
+			if !k.sameTrace(last) {
+				j.cuts = append(j.cuts, len(j.keys))
+				if len(j.keys) >= batchSpans {
+					if err := send(); err != nil {
+						return err
+					}
+					next()
+				}
+			}
+		}
+		last = k
+		j.keys = append(j.keys, k)
+		j.arena = append(j.arena, p...)
+		j.ends = append(j.ends, len(j.arena))
+	}
+	if len(j.keys) == 0 {
+		return nil
+	}
+	j.cuts = append(j.cuts, len(j.keys))
+	return send()
+}
+
+// build builds the batch's traces with b and, if enc is set, encodes them.
+func (j *batch) build(b *builder, enc encodingSink) {
+	start := 0
+	for _, end := range j.cuts {
+		for i := start; i < end; i++ {
+			from := 0
+			if i > 0 {
+				from = j.ends[i-1]
+			}
+			b.add(j.keys[i], j.arena[from:j.ends[i]])
+		}
+		start = end
+		t, err := b.build()
+		if err != nil {
+			j.err = fmt.Errorf("merge: %w", err)
+			return
+		}
+		if enc == nil {
+			j.traces = append(j.traces, t)
+			continue
+		}
+		n := len(j.out)
+		if j.out, err = enc.AppendTrace(j.out, t); err != nil {
+			j.out, j.err = j.out[:n], err
+			return
+		}
+	}
+}
+
+// write hands the batch's lines or traces to the sink.
+func (j *batch) write(sink Sink, enc encodingSink) error {
+	if enc != nil {
+		if len(j.out) > 0 {
+			if err := enc.WriteLines(j.out); err != nil {
 				return err
 			}
 		}
-		b.add(k, p)
-	}
-	if _, ok := b.pending(); ok {
-		if err := flush(); err != nil {
-			return err
+	} else {
+		for _, t := range j.traces {
+			if err := sink.WriteTrace(t); err != nil {
+				return err
+			}
 		}
 	}
-	if len(batch) > 0 {
-		return send()
+	if cap(j.out) > 16<<20 || cap(j.arena) > 16<<20 { // do not keep a huge trace's buffers
+		*j = batch{}
 	}
-	return nil
+	return j.err
 }
 
 // mergePass merges the runs at paths into a new run and removes them.

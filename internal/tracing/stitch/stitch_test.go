@@ -327,3 +327,50 @@ func TestDuplicatesKeepTheFirstLine(t *testing.T) {
 		}
 	}
 }
+
+// failAfter is an io.Writer that fails once n bytes are written.
+type failAfter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failAfter) Write(p []byte) (int, error) {
+	if len(p) > f.n {
+		f.n = 0
+		return 0, errDiskFull
+	}
+	f.n -= len(p)
+	return len(p), nil
+}
+
+// TestSinksAgree stitches with a sink that takes traces and with one that
+// lets the builders encode the lines (tracing.Writer): the bytes must be
+// the same, and a failing write must end the run with its error.
+func TestSinksAgree(t *testing.T) {
+	_, alb, app := synthesize(t, synth.Config{Services: 5, Requests: 400, Seed: 9})
+	// A small budget: runs are spilled and merged.
+	opts := Options{TempDir: t.TempDir(), MemBytes: 256 << 10}
+	encoded, sum := stitchBytes(t, alb, app, opts)
+	var c collect
+	if _, err := Stitch(context.Background(), alb, app, &c, opts); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := tracing.NewWriter(&buf)
+	for _, tr := range c.traces {
+		if err := w.WriteTrace(tr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if int64(len(c.traces)) != sum.Traces || sum.Runs == 0 {
+		t.Fatalf("%d traces, summary %d, %d runs", len(c.traces), sum.Traces, sum.Runs)
+	}
+	diffLines(t, buf.Bytes(), encoded)
+
+	w = tracing.NewWriter(&failAfter{n: len(encoded) / 2})
+	if _, err := Stitch(context.Background(), alb, app, w, opts); !errors.Is(err, errDiskFull) {
+		t.Fatalf("writing to a full disk: %v, want %v", err, errDiskFull)
+	}
+}
