@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"unsafe"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/aead/aesgcm"
@@ -146,13 +147,17 @@ func (c *Cipher) EncryptPhone(e164, userID string) ([]byte, error) {
 
 // DecryptPhone opens a ciphertext sealed for userID. The error never
 // contains the ciphertext or the number.
+//
+// The user id goes to the cipher as associated data without a copy: an
+// AEAD only reads it.
 func (c *Cipher) DecryptPhone(ciphertext []byte, userID string) (string, error) {
+	ad := unsafe.Slice(unsafe.StringData(userID), len(userID))
 	var pt []byte
 	var err error
 	if p, ok := c.byKey[KeyID(ciphertext)]; ok {
-		pt, err = p.Decrypt(ciphertext, []byte(userID))
+		pt, err = p.Decrypt(ciphertext, ad)
 	} else {
-		pt, err = c.aead.Decrypt(ciphertext, []byte(userID))
+		pt, err = c.aead.Decrypt(ciphertext, ad)
 	}
 	if err != nil {
 		return "", ErrDecrypt
