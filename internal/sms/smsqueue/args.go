@@ -11,7 +11,7 @@ import (
 // reflection: River decodes the arguments of every reminder job it works.
 func (a *ReminderArgs) UnmarshalJSON(data []byte) error {
 	s := jsontext.Scanner{Src: string(data)}
-	var out ReminderArgs = *a
+	out := *a
 	err := s.Object("reminder arguments", func(key string) error {
 		if s.Consume("null") {
 			return nil // encoding/json leaves the field as it is
