@@ -16,14 +16,19 @@ import (
 // sorted by span id, so a lookup is a binary search, and parents,
 // children and reachability are slices of indexes, not maps.
 type builder struct {
-	// The trace being gathered: keys sorted by span id, duplicates
-	// dropped, and their payloads one after another in arena.
-	keys  []key
-	ends  []int // payload i is arena[ends[i-1]:ends[i]]
-	arena []byte
+	// The keys of the trace being built, sorted by span id, without
+	// duplicates: a batch's (see buildFrom) or those add gathered.
+	keys []key
+
+	// The records add gathers, and the ids in hex of the trace being built.
+	gKeys  []key
+	gEnds  []int
+	gArena []byte
+	ids    []byte
 
 	// transient is set when each trace is used up before the next is
-	// built: its strings and spans then live in the builder's buffers.
+	// built: its strings and spans then live in the builder's buffers
+	// and in the payloads it was built from.
 	transient bool
 	trace     tracing.Trace
 	out       []tracing.Span
@@ -44,13 +49,13 @@ type builder struct {
 // add gathers a record of the current trace; a duplicate of the span
 // before it (same trace and span id) is counted and dropped.
 func (b *builder) add(k key, p []byte) {
-	if n := len(b.keys); n > 0 && b.keys[n-1] == k {
+	if n := len(b.gKeys); n > 0 && b.gKeys[n-1] == k {
 		b.duplicates++
 		return
 	}
-	b.keys = append(b.keys, k)
-	b.arena = append(b.arena, p...)
-	b.ends = append(b.ends, len(b.arena))
+	b.gKeys = append(b.gKeys, k)
+	b.gArena = append(b.gArena, p...)
+	b.gEnds = append(b.gEnds, len(b.gArena))
 }
 
 // find returns the index of the span with id, or -1.
@@ -64,43 +69,57 @@ func (b *builder) find(id uint64) int32 {
 
 // build makes the gathered records into a trace and starts a new one.
 func (b *builder) build() (*tracing.Trace, error) {
+	t, err := b.buildFrom(b.gKeys, b.gEnds, b.gArena, 0)
+	b.gKeys, b.gEnds, b.gArena = b.gKeys[:0], b.gEnds[:0], b.gArena[:0]
+	return t, err
+}
+
+// buildFrom makes a trace of records sorted by span id, without
+// duplicates: keys, and payload i is payloads[ends[i-1]:ends[i]], the
+// first starting at start. A transient builder's trace holds strings of
+// payloads, which must then stay as they are while the trace is used.
+func (b *builder) buildFrom(keys []key, ends []int, payloads []byte, start int) (*tracing.Trace, error) {
+	b.keys = keys
+	defer func() { b.keys = nil }()
 	n := len(b.keys)
 	id := b.keys[0].traceID()
-	// One string holds every string of the trace: the payloads, then the
-	// root, the trace id and the span ids in hex.
-	base := len(b.arena)
-	b.arena = append(b.arena, '1', '-')
-	b.arena = hex.AppendEncode(b.arena, id[:4])
-	b.arena = append(b.arena, '-')
-	b.arena = hex.AppendEncode(b.arena, id[4:])
-	b.arena = hex.AppendEncode(b.arena, id[:])
-	ids := len(b.arena)
+	// The root, the trace id and the span ids in hex, in one string.
+	b.ids = append(b.ids[:0], '1', '-')
+	b.ids = hex.AppendEncode(b.ids, id[:4])
+	b.ids = append(b.ids, '-')
+	b.ids = hex.AppendEncode(b.ids, id[4:])
+	b.ids = hex.AppendEncode(b.ids, id[:])
+	const spanIDs = 67
 	var sb [8]byte
 	for i := range b.keys {
 		binary.BigEndian.PutUint64(sb[:], b.keys[i].span)
-		b.arena = hex.AppendEncode(b.arena, sb[:])
+		b.ids = hex.AppendEncode(b.ids, sb[:])
 	}
-	var all string
+	// The payloads' strings are slices of all, which starts at start.
+	var all, ids string
+	p := payloads[start:ends[n-1]]
 	t := &tracing.Trace{}
 	if b.transient {
-		all = unsafe.String(unsafe.SliceData(b.arena), len(b.arena))
+		all = unsafe.String(unsafe.SliceData(p), len(p))
+		ids = unsafe.String(unsafe.SliceData(b.ids), len(b.ids))
 		t = &b.trace
 	} else {
-		all = string(b.arena)
+		all, ids = string(p), string(b.ids)
 	}
-	idStr := func(i int32) string { return all[ids+16*int(i) : ids+16*int(i)+16] }
-	*t = tracing.Trace{Root: all[base : base+35], TraceID: all[base+35 : base+67]}
+	idStr := func(i int32) string { return ids[spanIDs+16*int(i) : spanIDs+16*int(i)+16] }
+	*t = tracing.Trace{Root: ids[:35], TraceID: ids[35:spanIDs]}
 
 	sp := grow(b.sp, n)
 	ln := grow(b.ln, n)
 	par := grow(b.par, n)
 	b.sp, b.ln, b.par = sp, ln, par
-	start := 0
+	from := 0
 	for i := range n {
-		if err := decodePayload(all[start:b.ends[i]], &sp[i], &ln[i]); err != nil {
+		to := ends[i] - start
+		if err := decodePayload(all[from:to], &sp[i], &ln[i]); err != nil {
 			return nil, err
 		}
-		start = b.ends[i]
+		from = to
 		sp[i].SpanID = idStr(int32(i))
 	}
 	setParent := func(i int, id uint64) {
@@ -150,7 +169,6 @@ func (b *builder) build() (*tracing.Trace, error) {
 	}
 	b.traces++
 	b.spans += int64(n)
-	b.keys, b.ends, b.arena = b.keys[:0], b.ends[:0], b.arena[:0]
 	clear(sp) // let the trace's strings go
 	return t, nil
 }

@@ -156,6 +156,11 @@ func (d *decoder) fixed() uint64 {
 }
 
 func (d *decoder) uint() uint64 {
+	if len(d.s) > 0 && d.s[0] < 0x80 { // most lengths: one byte
+		v := uint64(d.s[0])
+		d.s = d.s[1:]
+		return v
+	}
 	var v uint64
 	for i := 0; i < len(d.s) && i < binary.MaxVarintLen64; i++ {
 		c := d.s[i]
@@ -214,6 +219,17 @@ func newRunWriter(f io.Writer) *runWriter {
 }
 
 func (rw *runWriter) write(k key, p []byte) error {
+	if rw.w.Available() >= keySize+binary.MaxVarintLen64+len(p) {
+		// The common case: one copy, into the writer's buffer.
+		b := rw.w.AvailableBuffer()
+		b = binary.BigEndian.AppendUint64(b, k.hi)
+		b = binary.BigEndian.AppendUint64(b, k.lo)
+		b = binary.BigEndian.AppendUint64(b, k.span)
+		b = binary.AppendUvarint(b, uint64(len(p)))
+		b = append(b, p...)
+		_, err := rw.w.Write(b)
+		return err
+	}
 	h := rw.hdr[:0]
 	h = binary.BigEndian.AppendUint64(h, k.hi)
 	h = binary.BigEndian.AppendUint64(h, k.lo)

@@ -185,12 +185,14 @@ func (w *worker) split(payload int) {
 }
 
 // reserve makes room for n more arena bytes, growing the arena in steps
-// up to its limit rather than as append would.
+// up to its limit rather than as append would. The steps are large (8×),
+// so that a big input copies and touches little memory before the arena
+// reaches its limit, and a small one still takes little.
 func (w *worker) reserve(n int) {
 	if cap(w.arena)-len(w.arena) >= n {
 		return
 	}
-	size := max(min(2*cap(w.arena), w.maxArena+(64<<10)), 64<<10, len(w.arena)+n)
+	size := max(min(8*cap(w.arena), w.maxArena+(64<<10)), 64<<10, len(w.arena)+n)
 	arena := make([]byte, len(w.arena), size)
 	copy(arena, w.arena)
 	w.arena = arena

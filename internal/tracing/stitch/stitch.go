@@ -345,15 +345,14 @@ func cut(ctx context.Context, m *merge, jobs, inOrder chan<- *batch, free <-chan
 func (j *batch) build(b *builder, enc encodingSink) {
 	start := 0
 	for _, end := range j.cuts {
-		for i := start; i < end; i++ {
-			from := 0
-			if i > 0 {
-				from = j.ends[i-1]
-			}
-			b.add(j.keys[i], j.arena[from:j.ends[i]])
+		from := 0
+		if start > 0 {
+			from = j.ends[start-1]
 		}
+		// cut dropped the duplicates: the trace's records are built
+		// where they are.
+		t, err := b.buildFrom(j.keys[start:end], j.ends[start:end], j.arena, from)
 		start = end
-		t, err := b.build()
 		if err != nil {
 			j.err = fmt.Errorf("merge: %w", err)
 			return
