@@ -119,12 +119,7 @@ func BenchmarkDecodeRequest(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
 	}
-	c := sharedLarge(b)
-	u := benchUser(c, 500)
-	body, err := json.Marshal(APIRequest{Course: c.Header.CourseID, Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now.Format(time.RFC3339), User: u})
-	if err != nil {
-		b.Fatal(err)
-	}
+	_, body := largeRequest(b)
 	var req APIRequest
 	var reviews []Review
 	var hashes []uint64
@@ -135,5 +130,17 @@ func BenchmarkDecodeRequest(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(u.Words)), "ns/word")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(req.User.Words)), "ns/word")
+}
+
+// largeRequest is the body of the HTTP benchmark: a session in the
+// 2,000-word course for a learner with 500 reviewed words.
+func largeRequest(b *testing.B) (*snapshot.Course, []byte) {
+	c := sharedLarge(b)
+	u := benchUser(c, 500)
+	body, err := json.Marshal(APIRequest{Course: c.Header.CourseID, Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now.Format(time.RFC3339), User: u})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c, body
 }

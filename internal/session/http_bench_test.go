@@ -2,7 +2,6 @@ package session
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,12 +23,7 @@ func BenchmarkHTTP(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
 	}
-	c := sharedLarge(b)
-	u := benchUser(c, 500)
-	body, err := json.Marshal(APIRequest{Course: c.Header.CourseID, Skill: nextSkill(c, u), Length: 15, Seed: 1, Now: now.Format(time.RFC3339), User: u})
-	if err != nil {
-		b.Fatal(err)
-	}
+	c, body := largeRequest(b)
 	courses := fakeCourses{c.Header.CourseID: {Course: c, Manifest: coursestore.Manifest{Course: c.Header.CourseID, Version: 1}}}
 	svc := NewService(newGenerator(), courses, time.Now, 0, slog.New(slog.DiscardHandler))
 	mux := http.NewServeMux()

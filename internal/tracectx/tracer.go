@@ -329,6 +329,14 @@ func serverErrorClass(ctx context.Context, status int, panicked bool) string {
 		return "timeout"
 	case status == http.StatusRequestEntityTooLarge:
 		return "too_large"
+	}
+	return StatusErrorClass(status)
+}
+
+// StatusErrorClass is the error class of a response status alone:
+// "server_error" for 5xx, "client_error" for 4xx, "" otherwise.
+func StatusErrorClass(status int) string {
+	switch {
 	case status >= 500:
 		return "server_error"
 	case status >= 400:

@@ -457,17 +457,7 @@ func appendALB(b []byte, seq uint64, line string) ([]byte, key, error) {
 		attrs = map[string]string{"error_reason": e.ErrorReason}
 	}
 	b = appendPayload(b, seq, kindLB, a.Parent, 0, [5]int64{int64(status), start.UnixMicro(), d.Microseconds(), max(e.ReceivedBytes, 0), max(e.SentBytes, 0)},
-		[11]string{e.ELB, a.Caller, "", e.Method, "", e.Path(), "", "", "", "", statusClass(status)},
+		[11]string{e.ELB, a.Caller, "", e.Method, "", e.Path(), "", "", "", "", tracectx.StatusErrorClass(status)},
 		attrs)
 	return b, newKey(&a.Root, lbSpan(&a.Root, a.Self)), nil
-}
-
-func statusClass(status int) string {
-	switch {
-	case status >= 500:
-		return "server_error"
-	case status >= 400:
-		return "client_error"
-	}
-	return ""
 }

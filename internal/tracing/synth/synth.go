@@ -435,7 +435,7 @@ func (g *gen) request(t0 time.Time, n int) error {
 	lbEnd := res.end.Add(g.us(80, 300))
 	lb := tracing.Span{
 		SpanID: lbID, Kind: tracing.KindLB, Service: publicELB, Method: entry.method, Path: path, Status: res.status,
-		Start: t0, DurationUS: lbEnd.Sub(t0).Microseconds(), ReqBytes: reqBytes, RespBytes: res.bytes, Error: statusClass(res.status),
+		Start: t0, DurationUS: lbEnd.Sub(t0).Microseconds(), ReqBytes: reqBytes, RespBytes: res.bytes, Error: tracectx.StatusErrorClass(res.status),
 	}
 	tr.Spans = append(tr.Spans, lb)
 	amzn := tracectx.Amzn{Root: id}
@@ -513,7 +513,7 @@ func (g *gen) serve(tr *tracing.Trace, i int, start time.Time, path string, reqB
 		SpanID: id, ParentID: parent, Kind: tracing.KindServer, Service: s.name, Caller: caller, Method: s.method, Route: s.route, Path: path,
 		Status: status, Start: start, DurationUS: end.Sub(start).Microseconds(), ReqBytes: reqBytes, RespBytes: resp,
 		ContentType: "application/json", Encoding: enc, AcceptEncoding: "gzip", Fingerprint: g.hash.Fingerprint(s.method, s.route, "", bodyOf(reqBytes)),
-		Error: statusClass(status),
+		Error: tracectx.StatusErrorClass(status),
 	}
 	tr.Spans = append(tr.Spans, sp)
 	rec := tracectx.Record{
@@ -567,7 +567,7 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 			lb := tracing.Span{
 				SpanID: lbID, ParentID: id, Kind: tracing.KindLB, Service: internalELB, Caller: s.name, Method: to.method, Path: path,
 				Status: res.status, Start: arrive, DurationUS: lbEnd.Sub(arrive).Microseconds(), ReqBytes: reqBytes, RespBytes: res.bytes,
-				Error: statusClass(res.status),
+				Error: tracectx.StatusErrorClass(res.status),
 			}
 			tr.Spans = append(tr.Spans, lb)
 			hdr := tracectx.Amzn{Root: root, Parent: callSpan, Self: self, Caller: s.name}
@@ -591,7 +591,7 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 		}
 	}
 	cs.DurationUS = end.Sub(t).Microseconds()
-	cs.Error = statusClass(cs.Status)
+	cs.Error = tracectx.StatusErrorClass(cs.Status)
 	tr.Spans = append(tr.Spans, cs)
 	rec := tracectx.Record{
 		Time: t, Kind: tracectx.KindClient, Service: s.name, TraceRoot: tr.Root, Span: id, Parent: from, Peer: cs.Peer,
@@ -605,16 +605,6 @@ func (g *gen) call(tr *tracing.Trace, s *service, from string, c call, t time.Ti
 }
 
 func bodyOf(n int64) []byte { return []byte(strconv.FormatInt(n, 10)) }
-
-func statusClass(status int) string {
-	switch {
-	case status >= 500:
-		return "server_error"
-	case status >= 400:
-		return "client_error"
-	}
-	return ""
-}
 
 // writeApp logs rec as s's clock sees it.
 func (g *gen) writeApp(s *service, rec *tracectx.Record) {
