@@ -143,13 +143,7 @@ func (p *Provider) Send(ctx context.Context, m sms.Message) (string, error) {
 	if err != nil {
 		return "", classify(err)
 	}
-	if resp.Code != "OK" {
-		return "", codeError(resp.Code)
-	}
-	if resp.BizId == "" {
-		return "", &sms.ProviderError{Kind: sms.Ambiguous, Reason: "bad_answer", Code: "no BizId"}
-	}
-	return resp.BizId, nil
+	return sendAnswer(resp.Code, resp.BizId)
 }
 
 // MaxBatch implements sms.BatchProvider: SendBatchSms takes up to 100
@@ -207,13 +201,7 @@ func (p *Provider) SendBatch(ctx context.Context, ref string, ms []sms.Message) 
 	if err != nil {
 		return "", classify(err)
 	}
-	if resp.Code != "OK" {
-		return "", codeError(resp.Code)
-	}
-	if resp.BizId == "" {
-		return "", &sms.ProviderError{Kind: sms.Ambiguous, Reason: "bad_answer", Code: "no BizId"}
-	}
-	return resp.BizId, nil
+	return sendAnswer(resp.Code, resp.BizId)
 }
 
 // Lookup implements sms.Provider with QuerySendDetails: the number's
@@ -301,4 +289,16 @@ func classify(err error) error {
 		return &sms.ProviderError{Kind: sms.Ambiguous, Reason: "timeout", Code: "timeout"}
 	}
 	return &sms.ProviderError{Kind: sms.Ambiguous, Reason: "transport", Code: "transport"}
+}
+
+// sendAnswer reads the answer of SendSms and SendBatchSms: the call's
+// BizId when it was accepted.
+func sendAnswer(code, bizID string) (string, error) {
+	if code != "OK" {
+		return "", codeError(code)
+	}
+	if bizID == "" {
+		return "", &sms.ProviderError{Kind: sms.Ambiguous, Reason: "bad_answer", Code: "no BizId"}
+	}
+	return bizID, nil
 }
