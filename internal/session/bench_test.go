@@ -122,11 +122,11 @@ func BenchmarkDecodeRequest(b *testing.B) {
 	_, body := largeRequest(b)
 	var req APIRequest
 	var reviews []Review
-	var hashes []uint64
+	var set wordSet
 	b.ReportAllocs()
 	b.SetBytes(int64(len(body)))
 	for b.Loop() {
-		if err := decodeRequest(body, &req, &reviews, &hashes); err != nil {
+		if err := decodeRequest(body, &req, &reviews, &set); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/owlstack/owl/internal/course/snapshot"
 	"github.com/owlstack/owl/internal/jsontext"
 	"github.com/owlstack/owl/internal/memory"
 )
@@ -28,6 +29,8 @@ type decoder struct {
 	pos  int
 	// reviews is an arena for the histories of the words.
 	reviews []Review
+	// hashes gets snapshot.TextHash of every word decoded.
+	hashes []uint64
 }
 
 // newDecoder returns a decoder of data. The strings it decodes share data's
@@ -462,18 +465,29 @@ func (d *decoder) user(u *User) error {
 		case "settings":
 			return d.settings(&u.Settings)
 		case "words":
-			u.Words = u.Words[:0]
-			return d.array("user.words", func(i int) error {
-				if i < cap(u.Words) {
-					u.Words = u.Words[:i+1]
-					u.Words[i] = WordState{}
-				} else {
-					u.Words = append(u.Words, WordState{})
-				}
-				return d.word(i, &u.Words[i])
-			})
+			return d.words(&u.Words)
 		}
 		return unknownField("user.", key)
+	})
+}
+
+// words reads the words array, reusing ws, and hashes each word.
+func (d *decoder) words(ws *[]WordState) error {
+	*ws = (*ws)[:0]
+	d.hashes = d.hashes[:0] // a repeated key replaces the words
+	return d.array("user.words", func(i int) error {
+		if i < cap(*ws) {
+			*ws = (*ws)[:i+1]
+			(*ws)[i] = WordState{}
+		} else {
+			*ws = append(*ws, WordState{})
+		}
+		w := &(*ws)[i]
+		if err := d.word(i, w); err != nil {
+			return err
+		}
+		d.hashes = append(d.hashes, snapshot.TextHash(w.Word))
+		return nil
 	})
 }
 

@@ -12,6 +12,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/owlstack/owl/internal/course/snapshot"
 )
 
 // stdDecode decodes a request with encoding/json, strictly: the reference
@@ -99,19 +101,31 @@ func TestDecoderReusesMemory(t *testing.T) {
 		`{"course":"x","skill":"y","user":{"words":[{"word":"a","history":[{"at":"2026-01-01T00:00:00Z","grade":2}]},{"word":"b","stability":3,"difficulty":4}]}}`,
 		`{"course":"x","skill":"y","user":{"words":[{"word":"c"}]}}`,
 		`{"course":"x","skill":"y","user":{"id":"u","settings":{"length":3}}}`,
+		// A repeated key replaces the words, and their hashes.
+		`{"course":"x","skill":"y","user":{"words":[{"word":"d"},{"word":"e"}],"words":[{"word":"f"}]}}`,
 	}
 	var req APIRequest
 	var reviews []Review
-	var hashes []uint64
+	var set wordSet
 	for round := range 3 {
 		for i, b := range bodies {
 			data := []byte(b)
-			if err := decodeRequest(data, &req, &reviews, &hashes); err != nil {
+			if err := decodeRequest(data, &req, &reviews, &set); err != nil {
 				t.Fatal(err)
 			}
 			want, _ := stdDecode(data)
 			if diff := sameRequest(want, &req); diff != "" {
 				t.Errorf("round %d body %d (-want +got):\n%s", round, i, diff)
+			}
+			// The generator looks the words up by the hashes the decoder
+			// leaves.
+			if len(set.of) != len(req.User.Words) {
+				t.Fatalf("round %d body %d: %d hashes for %d words", round, i, len(set.of), len(req.User.Words))
+			}
+			for j, w := range req.User.Words {
+				if set.of[j] != snapshot.TextHash(w.Word) {
+					t.Errorf("round %d body %d: hash of word %d (%q) is not its TextHash", round, i, j, w.Word)
+				}
 			}
 		}
 	}

@@ -128,9 +128,10 @@ func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool) (*Ses
 	sc := g.scratch.Get().(*scratch)
 	defer g.scratch.Put(sc)
 	if !valid {
-		if err := req.User.validate(&sc.hashes); err != nil {
+		if err := req.User.validate(&sc.set); err != nil {
 			return nil, err
 		}
+		req.hashes = sc.set.of
 	}
 	if req.Length < 0 || req.Length > MaxLength {
 		return nil, fieldErr("length", "must be between 1 and %d, got %d", MaxLength, req.Length)
@@ -196,8 +197,8 @@ type scratch struct {
 	blocks          [][2]int
 	cands           []cand
 	done            []bool
-	nMissed, nDue   int      // how many words are missed, and due among the rest
-	hashes          []uint64 // of User.validate
+	nMissed, nDue   int     // how many words are missed, and due among the rest
+	set             wordSet // of User.validate
 }
 
 func (s *scratch) reset(items int) {
@@ -250,9 +251,19 @@ func (p *planner) resolve() {
 	s, req, ix := p.s, p.req, p.ix
 	xDue := p.fsrs.BaseOfRecall(ReviewThreshold)
 	xLo, xHi := xDue*(1-1e-6), xDue*(1+1e-6)
+	hashes := req.hashes
+	if len(hashes) != len(req.User.Words) {
+		hashes = nil
+	}
 	for i := range req.User.Words {
 		w := &req.User.Words[i]
-		at, ok := ix.Lookup(w.Word)
+		var at loc
+		var ok bool
+		if hashes != nil {
+			at, ok = ix.LookupHash(hashes[i], w.Word)
+		} else {
+			at, ok = ix.Lookup(w.Word)
+		}
 		if !ok {
 			continue
 		}
@@ -471,6 +482,7 @@ type planner struct {
 	now      time.Time
 	rng      rand.PCG
 	s        *scratch
+	fill     filler
 }
 
 func (p *planner) intn(n int) int {
@@ -616,12 +628,7 @@ func (p *planner) planSkill(s int32) int {
 	sk := &p.c.Skills[s]
 	nw, n := len(sk.Words), len(sk.Words)+len(sk.Phrases)
 	levels := max(sk.Levels, 1)
-	itemAt := func(i int) loc {
-		if i < nw {
-			return loc{Skill: s, Index: int32(i)}
-		}
-		return loc{Skill: s, Index: int32(i - nw), Phrase: true}
-	}
+	itemAt := func(i int) loc { return itemOf(s, nw, i) }
 	// A repeated word or phrase is taught where it first appears.
 	repeated := func(i int) bool { l := itemAt(i); return p.ix.Canon(l) != l }
 	level := -1
@@ -709,35 +716,120 @@ func (p *planner) planSkill(s int32) int {
 
 	// What fills the session when the plan falls short: more exercises of
 	// the new items, practice of the skill's met material up to the current
-	// level, and further reviews.
-	for _, c := range extra {
-		if !p.has(c.ref) {
-			p.add(&sc.fill, c)
-		}
-	}
-	limit := 4 * p.length
-	start := p.intn(max(n, 1))
-	for k := 0; k < n && len(sc.fill) < limit; k++ {
-		i := (start + k) % n
-		l := itemAt(i)
-		lv := levelOf(i, n, levels)
-		if level >= 0 && lv > level || !p.isKnown(l) {
-			continue
-		}
-		if ref, ok := p.pickExercise(l); ok {
-			p.add(&sc.fill, cand{ref: ref, reason: Reason{Kind: KindPractice, Level: lv + 1}})
-		}
-	}
-	for _, q := range [...]span{missedLeft, dueLeft, rest} {
-		_, _ = p.addReviews(&sc.fill, q, limit-len(sc.fill))
-	}
-	if hasLate {
-		sc.fill = append(sc.fill, late)
+	// level, and further reviews; order makes it as it needs it.
+	p.fill = filler{
+		stage: fillExtra, extra: extra, skill: s, n: n, nw: nw, levels: levels, level: level,
+		queues: [3]span{missedLeft, dueLeft, rest}, limit: 4 * p.length,
+		late: late, hasLate: hasLate,
 	}
 	if level < 0 {
 		return 0
 	}
 	return level + 1
+}
+
+// itemOf returns the location of item i of skill s, whose first nw items
+// are its words and the rest its phrases.
+func itemOf(s int32, nw, i int) loc {
+	if i < nw {
+		return loc{Skill: s, Index: int32(i)}
+	}
+	return loc{Skill: s, Index: int32(i - nw), Phrase: true}
+}
+
+// filler makes the fill, the challenges that complete a session when the
+// plan falls short, one at a time as order asks for it: most sessions
+// need little or none of it, and each of its challenges costs an exercise
+// picked or a word ranked. It makes the same challenges in the same order,
+// with the same random draws, as making all of it first would: nothing
+// else draws after the plan is made.
+type filler struct {
+	stage fillStage
+	// extra are more exercises of the new items; e is the next.
+	extra []cand
+	e     int
+	// Practice of the met material of skill (n items, nw of them words,
+	// in levels levels, up to level): from start, k items done.
+	skill                int32
+	n, nw, levels, level int
+	start, k             int
+	// Further reviews, from each queue in turn; q is the current one.
+	queues [3]span
+	q      int
+	// limit bounds the fill's length.
+	limit int
+	// late is an introduction that only fills what nothing else can.
+	late    cand
+	hasLate bool
+}
+
+type fillStage uint8
+
+const (
+	fillExtra fillStage = iota
+	fillPracticeStart
+	fillPractice
+	fillReviews
+	fillLate
+	fillDone
+)
+
+// moreFill adds at least one challenge to the fill and reports whether
+// there was one to add.
+func (p *planner) moreFill() bool {
+	f, sc := &p.fill, p.s
+	for {
+		switch f.stage {
+		case fillExtra:
+			for f.e < len(f.extra) {
+				c := f.extra[f.e]
+				f.e++
+				if !p.has(c.ref) {
+					p.add(&sc.fill, c)
+					return true
+				}
+			}
+			f.stage = fillPracticeStart
+		case fillPracticeStart:
+			f.start = p.intn(max(f.n, 1))
+			f.stage = fillPractice
+		case fillPractice:
+			for f.k < f.n && len(sc.fill) < f.limit {
+				i := (f.start + f.k) % f.n
+				f.k++
+				l := itemOf(f.skill, f.nw, i)
+				lv := levelOf(i, f.n, f.levels)
+				if f.level >= 0 && lv > f.level || !p.isKnown(l) {
+					continue
+				}
+				if ref, ok := p.pickExercise(l); ok {
+					p.add(&sc.fill, cand{ref: ref, reason: Reason{Kind: KindPractice, Level: lv + 1}})
+					return true
+				}
+			}
+			f.stage = fillReviews
+		case fillReviews:
+			for f.q < len(f.queues) {
+				if len(sc.fill) < f.limit {
+					added, left := p.addReviews(&sc.fill, f.queues[f.q], 1)
+					f.queues[f.q] = left
+					if added > 0 {
+						return true
+					}
+				}
+				f.q++
+			}
+			f.stage = fillLate
+		case fillLate:
+			f.stage = fillDone
+			if f.hasLate {
+				sc.fill = append(sc.fill, f.late)
+				return true
+			}
+		default:
+			return false
+		}
+	}
 }
 
 // exercises returns the exercises of a new item, easiest first, in random
@@ -788,7 +880,7 @@ func (p *planner) interleave(blocks [][2]int, reviews []cand) {
 func (p *planner) planPractice() {
 	queue := span{0, len(p.s.words)}
 	_, _ = p.addReviews(&p.s.plan, queue, p.length)
-	_, _ = p.addReviews(&p.s.fill, queue, 3*p.length)
+	p.fill = filler{stage: fillReviews, queues: [3]span{queue}, limit: 3 * p.length}
 }
 
 // order places the planned challenges, then the fill, in the first order
@@ -796,12 +888,13 @@ func (p *planner) planPractice() {
 // never puts three challenges of one type in a row.
 func (p *planner) order() []Item {
 	sc := p.s
-	cands := append(append(sc.cands[:0], sc.plan...), sc.fill...)
+	cands := append(sc.cands[:0], sc.plan...)
 	done := sc.done[:0]
 	for range cands {
 		done = append(done, false)
 	}
-	sc.cands, sc.done = cands, done
+	defer func() { sc.cands, sc.done = cands, done }()
+	filled := 0 // of sc.fill, in cands
 	out := make([]Item, 0, p.length)
 	for len(out) < p.length {
 		found := -1
@@ -809,6 +902,15 @@ func (p *planner) order() []Item {
 			if !done[i] && p.placeable(&cands[i], out) {
 				found = i
 				break
+			}
+		}
+		// Nothing of the plan fits here: the first of the fill that does.
+		for found < 0 && (filled < len(sc.fill) || p.moreFill()) {
+			for ; filled < len(sc.fill); filled++ {
+				cands, done = append(cands, sc.fill[filled]), append(done, false)
+				if found < 0 && p.placeable(&cands[len(cands)-1], out) {
+					found = len(cands) - 1
+				}
 			}
 		}
 		if found < 0 {

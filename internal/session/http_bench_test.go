@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strconv"
 	"testing"
@@ -18,7 +19,10 @@ import (
 // baseline in the same run: a bare net/http handler that reads the same
 // body and answers a pre-encoded response of the same size, through the
 // same client on 127.0.0.1. It reports requests/s, p50 and p99, and the
-// ratio of the session server's throughput to the baseline's.
+// ratio of the session server's throughput to the baseline's, twice: with
+// one client sending a request at a time (latency-bound), and with
+// concurrentClients clients at once, as a load tool drives a server
+// (bound by the CPU that client and server share).
 func BenchmarkHTTP(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
@@ -89,4 +93,40 @@ func BenchmarkHTTP(b *testing.B) {
 			b.ReportMetric(rate/baseRate, "x-baseline-req/s")
 		}
 	})
+
+	concurrent := func(b *testing.B, url string) float64 {
+		b.SetParallelism(max(1, concurrentClients/runtime.GOMAXPROCS(0)))
+		b.ReportAllocs()
+		start := time.Now()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				resp, err := client.Post(url, "application/json", bytes.NewReader(body))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Errorf("status %d", resp.StatusCode)
+					return
+				}
+			}
+		})
+		rate := float64(b.N) / time.Since(start).Seconds()
+		b.ReportMetric(rate, "req/s")
+		return rate
+	}
+	baseRate = 0
+	b.Run("concurrent/baseline=bare-handler", func(b *testing.B) { baseRate = concurrent(b, bare.URL) })
+	b.Run("concurrent/sessions", func(b *testing.B) {
+		rate := concurrent(b, sessions.URL+"/v1/sessions")
+		if baseRate > 0 {
+			b.ReportMetric(rate/baseRate, "x-baseline-req/s")
+		}
+	})
 }
+
+// concurrentClients is how many requests the concurrent half of
+// BenchmarkHTTP keeps in flight.
+const concurrentClients = 4

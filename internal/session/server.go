@@ -68,20 +68,22 @@ func DecodeRequest(r io.Reader) (*APIRequest, error) {
 	}
 	req := new(APIRequest)
 	var reviews []Review
-	var hashes []uint64
-	if err := decodeRequest(data, req, &reviews, &hashes); err != nil {
+	var set wordSet
+	if err := decodeRequest(data, req, &reviews, &set); err != nil {
 		return nil, err
 	}
 	return req, nil
 }
 
 // decodeRequest decodes and checks data into req, reusing req's slices,
-// reviews for the histories and hashes for checking the words. The
+// reviews for the histories and set for checking the words. The
 // request's strings share data's memory.
-func decodeRequest(data []byte, req *APIRequest, reviews *[]Review, hashes *[]uint64) error {
+func decodeRequest(data []byte, req *APIRequest, reviews *[]Review, set *wordSet) error {
 	d := newDecoder(data, *reviews)
+	d.hashes = set.of[:0]
 	err := d.request(req)
 	*reviews = d.reviews
+	set.of, set.hashed = d.hashes, len(d.hashes) == len(req.User.Words)
 	if err != nil {
 		return err
 	}
@@ -98,7 +100,7 @@ func decodeRequest(data []byte, req *APIRequest, reviews *[]Review, hashes *[]ui
 			return fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
 		}
 	}
-	return req.User.validate(hashes)
+	return req.User.validate(set)
 }
 
 // readError is the error for a body that could not be read.
@@ -111,10 +113,11 @@ func readError(err error) error {
 }
 
 // Generate serves one decoded request.
-func (s *Service) Generate(req *APIRequest) (*Session, error) { return s.generate(req, false) }
+func (s *Service) Generate(req *APIRequest) (*Session, error) { return s.generate(req, nil) }
 
-// generate serves a request; valid says its user state is checked.
-func (s *Service) generate(req *APIRequest, valid bool) (*Session, error) {
+// generate serves a request. A request whose user state is checked comes
+// with the hashes of its words (wordSet.of), nil otherwise.
+func (s *Service) generate(req *APIRequest, hashes []uint64) (*Session, error) {
 	e, ok := s.courses.Get(req.Course)
 	if !ok {
 		return nil, fieldErr("course", "unknown course %q", req.Course)
@@ -126,7 +129,7 @@ func (s *Service) generate(req *APIRequest, valid bool) (*Session, error) {
 			return nil, fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
 		}
 	}
-	sess, err := s.gen.generate(e.Course, &Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User}, valid)
+	sess, err := s.gen.generate(e.Course, &Request{Skill: req.Skill, Length: req.Length, Seed: req.Seed, Now: now, User: req.User, hashes: hashes}, hashes != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +144,7 @@ type exchange struct {
 	body    bytes.Buffer
 	req     APIRequest
 	reviews []Review
-	hashes  []uint64
+	words   wordSet
 	out     []byte
 }
 
@@ -166,11 +169,11 @@ func (s *Service) handleSessions(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		err = readError(err)
 	} else {
-		err = decodeRequest(x.body.Bytes(), &x.req, &x.reviews, &x.hashes)
+		err = decodeRequest(x.body.Bytes(), &x.req, &x.reviews, &x.words)
 	}
 	var sess *Session
 	if err == nil {
-		sess, err = s.generate(&x.req, true)
+		sess, err = s.generate(&x.req, x.words.of)
 	}
 	if err == nil {
 		x.out, err = appendSession(x.out[:0], sess)

@@ -324,9 +324,9 @@ func TestDecodeAllocations(t *testing.T) {
 	body, _ := json.Marshal(APIRequest{Course: "owl-demo", Skill: "101", Now: now.Format(time.RFC3339), User: u})
 	var req APIRequest
 	var reviews []Review
-	var hashes []uint64
+	var set wordSet
 	allocs := testing.AllocsPerRun(20, func() {
-		if err := decodeRequest(body, &req, &reviews, &hashes); err != nil {
+		if err := decodeRequest(body, &req, &reviews, &set); err != nil {
 			t.Fatal(err)
 		}
 	})

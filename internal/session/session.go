@@ -6,7 +6,6 @@ package session
 
 import (
 	"fmt"
-	"hash/maphash"
 	"time"
 
 	"github.com/owlstack/owl/internal/course"
@@ -42,6 +41,9 @@ type Request struct {
 	// Now is the time the session is for; recall is predicted at Now.
 	Now  time.Time
 	User User
+	// hashes holds snapshot.TextHash of every word of User, when the
+	// caller has them from checking the user state.
+	hashes []uint64
 }
 
 // User is the learner's state, injected by the API server.
@@ -128,12 +130,24 @@ func fieldErr(field, format string, args ...any) *FieldError {
 // Validate checks the user state: words named, at most once, histories in
 // order with valid grades.
 func (u *User) Validate() error {
-	var hashes []uint64
-	return u.validate(&hashes)
+	var set wordSet
+	return u.validate(&set)
+}
+
+// wordSet is the scratch space of User.validate: an open-addressing set
+// of hashes of the words, and the hash of every word.
+type wordSet struct {
+	table []uint64
+	// of holds snapshot.TextHash of every word, in order; the generator
+	// looks the words up in the course by them.
+	of []uint64
+	// hashed says of holds the hashes already (the decoder computes them
+	// as it goes); validate clears it.
+	hashed bool
 }
 
 // validate is Validate with scratch space for a hash set of the words.
-func (u *User) validate(set *[]uint64) error {
+func (u *User) validate(set *wordSet) error {
 	if u.Settings.Length < 0 || u.Settings.Length > MaxLength {
 		return fieldErr("user.settings.length", "must be between 0 and %d, got %d", MaxLength, u.Settings.Length)
 	}
@@ -181,21 +195,30 @@ func (u *User) validate(set *[]uint64) error {
 }
 
 // distinctHashes reports whether the words' texts have distinct hashes
-// (so distinct texts), using set as the table.
-func distinctHashes(words []WordState, set *[]uint64) bool {
+// (so distinct texts), using set's table, and leaves every word's hash in
+// set.of.
+func distinctHashes(words []WordState, set *wordSet) bool {
 	size := 16
 	for size < 2*len(words) {
 		size *= 2
 	}
-	if cap(*set) < size {
-		*set = make([]uint64, size)
+	if cap(set.table) < size {
+		set.table = make([]uint64, size)
 	}
-	t := (*set)[:size]
+	t := set.table[:size]
 	clear(t)
-	seed := maphash.MakeSeed()
+	if !set.hashed || len(set.of) != len(words) {
+		of := set.of[:0]
+		for i := range words {
+			of = append(of, snapshot.TextHash(words[i].Word))
+		}
+		set.of = of
+	}
+	set.hashed = false
+	of := set.of
 	mask := uint64(size - 1)
-	for i := range words {
-		h := maphash.String(seed, words[i].Word) | 1 // 0 marks an empty slot
+	for _, h := range of {
+		h |= 1 // 0 marks an empty slot
 		for j := h & mask; ; j = (j + 1) & mask {
 			if t[j] == 0 {
 				t[j] = h

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"runtime"
 	"sync/atomic"
 
@@ -234,6 +235,13 @@ type ItemRef struct {
 // when the course is loaded, so that no request pays for it.
 type Items struct {
 	byText map[string]ItemRef
+	// slots is an open-addressing table of the distinct texts, for
+	// LookupHash: a text's slot holds the high 32 bits of its TextHash
+	// above its index in entries plus one; 0 is an empty slot. It is a
+	// few tens of kilobytes, where byText is spread over the heap, so a
+	// request's lookups stay in the cache.
+	slots   []uint64
+	entries []textEntry
 	// words and phrases give, per skill and item, where the item's text is
 	// first taught: the item itself, or an earlier copy (courses repeat
 	// words and phrases).
@@ -246,11 +254,69 @@ type Items struct {
 	canon []int32
 }
 
+type textEntry struct {
+	text string
+	ref  ItemRef
+}
+
+// textSeed keys TextHash for the life of the process.
+var textSeed = maphash.MakeSeed()
+
+// TextHash returns the hash of a text that LookupHash takes, so that a
+// caller that hashes the texts of a request anyway (to find repeats)
+// looks them up without hashing them again.
+func TextHash(text string) uint64 { return maphash.String(textSeed, text) }
+
 // Lookup returns where the word or phrase with main text text is first
 // taught.
 func (ix *Items) Lookup(text string) (ItemRef, bool) {
-	r, ok := ix.byText[text]
-	return r, ok
+	return ix.LookupHash(TextHash(text), text)
+}
+
+// LookupHash is Lookup for a text whose TextHash is h.
+func (ix *Items) LookupHash(h uint64, text string) (ItemRef, bool) {
+	const low = 1<<32 - 1
+	mask := uint64(len(ix.slots) - 1)
+	tag := h &^ low
+	for j := h & mask; ; j = (j + 1) & mask {
+		s := ix.slots[j]
+		if s == 0 {
+			return ItemRef{}, false
+		}
+		if s&^low == tag {
+			if e := &ix.entries[s&low-1]; e.text == text {
+				return e.ref, true
+			}
+		}
+	}
+}
+
+// addText adds a text to byText and entries, unless it is there already.
+func (ix *Items) addText(text string, r ItemRef) {
+	if _, ok := ix.byText[text]; ok || text == "" {
+		return
+	}
+	ix.byText[text] = r
+	ix.entries = append(ix.entries, textEntry{text: text, ref: r})
+}
+
+// fillSlots builds the table of LookupHash from entries, at most half
+// full.
+func (ix *Items) fillSlots() {
+	size := 16
+	for size < 2*len(ix.entries) {
+		size *= 2
+	}
+	ix.slots = make([]uint64, size)
+	mask := uint64(size - 1)
+	for i, e := range ix.entries {
+		h := TextHash(e.text)
+		j := h & mask
+		for ix.slots[j] != 0 {
+			j = (j + 1) & mask
+		}
+		ix.slots[j] = h&^(1<<32-1) | uint64(i+1)
+	}
 }
 
 // Canon returns where the text of the item at r is first taught.
@@ -290,20 +356,13 @@ func newItems(c *Course) *Items {
 	for s := range c.Skills {
 		sk := &c.Skills[s]
 		for w := range sk.Words {
-			if key := mainText(sk.Words[w].Target); key != "" {
-				if _, ok := ix.byText[key]; !ok {
-					ix.byText[key] = ItemRef{Skill: int32(s), Index: int32(w)}
-				}
-			}
+			ix.addText(mainText(sk.Words[w].Target), ItemRef{Skill: int32(s), Index: int32(w)})
 		}
 		for p := range sk.Phrases {
-			if key := mainText(sk.Phrases[p].Target); key != "" {
-				if _, ok := ix.byText[key]; !ok {
-					ix.byText[key] = ItemRef{Skill: int32(s), Index: int32(p), Phrase: true}
-				}
-			}
+			ix.addText(mainText(sk.Phrases[p].Target), ItemRef{Skill: int32(s), Index: int32(p), Phrase: true})
 		}
 	}
+	ix.fillSlots()
 	for s := range c.Skills {
 		sk := &c.Skills[s]
 		ws := make([]ItemRef, len(sk.Words))

@@ -104,15 +104,7 @@ func challengesOf(c *Course) []course.SkillChallenges {
 // TestItemIDs checks the dense ids against Canon, and SameID against the
 // challenges' ids.
 func TestItemIDs(t *testing.T) {
-	c, ch := generated(t, small)
-	data, err := Compile(header(), c, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := loadedSmall(t)
 	ix := sc.Items
 	seen := map[int32]ItemRef{}
 	for s := range sc.Skills {
@@ -276,3 +268,50 @@ func FuzzChallengeBytes(f *testing.F) {
 		}
 	})
 }
+
+// TestLookupHash checks the table of LookupHash against the map it
+// mirrors: every text is found where the map has it, and texts that
+// are not in the course, or differ by a byte, are not.
+func TestLookupHash(t *testing.T) {
+	ix := loadedSmall(t).Items
+	if len(ix.byText) == 0 || len(ix.entries) != len(ix.byText) {
+		t.Fatalf("%d entries for %d texts", len(ix.entries), len(ix.byText))
+	}
+	for text, want := range ix.byText {
+		if got, ok := ix.Lookup(text); !ok || got != want {
+			t.Errorf("Lookup(%q) = %+v, %v; want %+v", text, got, ok, want)
+		}
+		for _, other := range []string{text + "x", "x" + text, text[:len(text)-1]} {
+			if _, in := ix.byText[other]; in {
+				continue
+			}
+			if got, ok := ix.Lookup(other); ok {
+				t.Errorf("Lookup(%q) = %+v; want not found", other, got)
+			}
+		}
+	}
+	// A hash that agrees with a text's but for the text itself must not
+	// match: the text is compared.
+	for text := range ix.byText {
+		if _, ok := ix.LookupHash(TextHash(text), text+"?"); ok {
+			t.Errorf("LookupHash matched %q by its hash alone", text+"?")
+		}
+		break
+	}
+}
+
+// loadedSmall compiles the small generated course and loads it.
+func loadedSmall(t *testing.T) *Course {
+	t.Helper()
+	c, ch := generated(t, small)
+	data, err := Compile(header(), c, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc
+}
+

@@ -47,7 +47,7 @@ func sameCourse(t *testing.T, want, got *Course) {
 	if d := cmp.Diff(want.HLR, got.HLR); d != "" {
 		t.Errorf("HLR (-load +reload):\n%s", d)
 	}
-	opts := cmp.Options{cmp.AllowUnexported(Items{}), cmpopts.IgnoreFields(Skill{}, "Skill", "encoded", "sum")}
+	opts := cmp.Options{cmp.AllowUnexported(Items{}, textEntry{}), cmpopts.IgnoreFields(Skill{}, "Skill", "encoded", "sum")}
 	if d := cmp.Diff(want.Items, got.Items, opts); d != "" {
 		t.Errorf("items (-load +reload):\n%s", d)
 	}

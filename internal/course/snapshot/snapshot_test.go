@@ -183,15 +183,7 @@ func TestSummary(t *testing.T) {
 }
 
 func TestIndexes(t *testing.T) {
-	c, ch := generated(t, small)
-	data, err := Compile(header(), c, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := Load(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sc := loadedSmall(t)
 	sk, ok := sc.SkillByID("1001")
 	if !ok || sk.Name != "Skill 2" {
 		t.Fatalf("SkillByID(1001) = %v, %v", sk, ok)
