@@ -298,16 +298,18 @@ func (r *chunkReader) read(i, skill int) ([]byte, error) {
 
 func (r *chunkReader) close() { rawBuffers.Put(r.buf) }
 
-// decoders holds zstd decoders for reuse: a new one allocates hundreds of
-// kilobytes, more than a small refresh decodes. With a nil reader and one
-// goroutine a decoder starts no goroutines, so the pool may drop them.
-var decoders = sync.Pool{New: func() any {
-	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecodeAllCapLimit(true), zstd.WithDecoderMaxMemory(maxUncompressedSize))
+// zstdDecoder decompresses chunks, for up to GOMAXPROCS goroutines at
+// once (DecodeAll starts no goroutines). It is made when the package
+// loads, not on first use: a decoder made inside a testing/synctest bubble
+// holds that bubble's channels, and any use of it outside the bubble is a
+// fatal error.
+var zstdDecoder = func() *zstd.Decoder {
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecodeAllCapLimit(true), zstd.WithDecoderMaxMemory(maxUncompressedSize))
 	if err != nil {
 		panic(err) // only invalid options fail
 	}
 	return dec
-}}
+}()
 
 // decompress decompresses verified bytes that the header says are size
 // bytes decompressed, into dst's memory when it is large enough. It never
@@ -322,9 +324,7 @@ func decompress(compressed []byte, size int64, dst []byte) ([]byte, error) {
 	if int64(cap(dst)) < size {
 		dst = make([]byte, 0, size)
 	}
-	dec := decoders.Get().(*zstd.Decoder)
-	defer decoders.Put(dec)
-	raw, err := dec.DecodeAll(compressed, dst[:0:size]) // the capacity limits the output
+	raw, err := zstdDecoder.DecodeAll(compressed, dst[:0:size]) // the capacity limits the output
 	if err != nil {
 		return raw, fmt.Errorf("decompress: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"testing"
+	"testing/synctest"
 
 	"github.com/google/go-cmp/cmp"
 	"google.golang.org/protobuf/encoding/protowire"
@@ -315,3 +316,23 @@ func loadedSmall(t *testing.T) *Course {
 	return sc
 }
 
+// TestLoadInAndOutOfABubble loads a course inside a testing/synctest
+// bubble and then outside it, as the tests of the packages that use this
+// one do in turn: nothing the first load leaves for reuse may belong to
+// the bubble (a decoder pooled from inside it made the second load a
+// fatal error).
+func TestLoadInAndOutOfABubble(t *testing.T) {
+	c, ch := generated(t, small)
+	data, err := Compile(header(), c, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	synctest.Test(t, func(t *testing.T) {
+		if _, err := Load(data); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if _, err := Load(data); err != nil {
+		t.Fatal(err)
+	}
+}
