@@ -228,6 +228,9 @@ batch. Without a configured provider the simulator runs in this process.
 				now = shiftedClock(t)
 			}
 			ctx := cmd.Context()
+			if !dryRun {
+				smssystem.TuneGC(cfg.SMS.GCPercent)
+			}
 			sys, err := smssystem.Open(ctx, cfg.SMS, smssystem.Options{Data: cfg.Data, Log: log, Now: now, NoWorkers: dryRun})
 			if err != nil {
 				return err
@@ -354,6 +357,8 @@ signatures verified) and the Twilio Messages API, with the fault knobs
 			if certOut == "" {
 				certOut = filepath.Join(cfg.Data, "sms", "simulator-cert.pem")
 			}
+			// It answers a batch: the same trade of memory for CPU.
+			smssystem.TuneGC(cfg.SMS.GCPercent)
 			sim, err := smssim.New(smssim.Options{
 				Latency: cfg.SMS.SimLatency, LatencySigma: 0.5, ThrottleRate: cfg.SMS.SimThrottleRate,
 				ServerErrorRate: cfg.SMS.SimErrorRate, TimeoutRate: cfg.SMS.SimTimeoutRate, ReplyRate: cfg.SMS.SimReplyRate,
@@ -423,6 +428,7 @@ func startSMSWorker(ctx context.Context, p *process, cfg *smsWorkerConfig) error
 	if err != nil {
 		return fmt.Errorf("sms-worker: %w", err)
 	}
+	smssystem.TuneGC(cfg.SMS.GCPercent)
 	sys, err := smssystem.Open(ctx, cfg.SMS, smssystem.Options{Data: cfg.Data, Log: p.log, Registry: p.reg})
 	if err != nil {
 		return err

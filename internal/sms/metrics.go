@@ -1,6 +1,7 @@
 package sms
 
 import (
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,6 +19,8 @@ type Metrics struct {
 	selected  *prometheus.CounterVec
 	optouts   prometheus.Counter
 	receipts  *prometheus.CounterVec
+	// finals counts what reminders counts, for Finals.
+	finals atomic.Int64
 }
 
 // NewMetrics registers the SMS metrics in reg.
@@ -72,6 +75,16 @@ func (m *Metrics) final(f Final) {
 	}
 	m.reminders.WithLabelValues(string(f.State), f.Reason).Inc()
 	m.cpu.Add(f.CPU.Seconds())
+	m.finals.Add(1)
+}
+
+// Finals returns how many reminders this process has brought to a final
+// state: the sum of owl_sms_reminders_total, without gathering metrics.
+func (m *Metrics) Finals() int64 {
+	if m == nil {
+		return 0
+	}
+	return m.finals.Load()
 }
 
 func (m *Metrics) call(op string, err error) {

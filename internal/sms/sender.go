@@ -92,6 +92,9 @@ type Sender struct {
 	// MaxInlineWait is the longest wait for LookupDelay that a job spends
 	// in place; a longer one snoozes the job.
 	MaxInlineWait time.Duration
+	// RunTimeout, when above 0, bounds the provider calls of one Work as
+	// the reminder's deadline does, with the same timer.
+	RunTimeout time.Duration
 	// Backoff bounds the waits between retries of a throttled call.
 	BackoffBase, BackoffMax time.Duration
 	// Hook, when set, is called at each crash point (tests).
@@ -225,7 +228,11 @@ func (s *Sender) work(ctx context.Context, k Key, jobID int64, deadline time.Tim
 
 	// The deadline is on owl's clock, which may be shifted; contexts run
 	// on the real one.
-	ctx, cancel := context.WithTimeout(ctx, deadline.Sub(s.now()))
+	limit := deadline.Sub(s.now())
+	if s.RunTimeout > 0 {
+		limit = min(limit, s.RunTimeout)
+	}
+	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 	intentAt := send.IntentAt
 	// ref is what the latest provider call carried, to find it again;

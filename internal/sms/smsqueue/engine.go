@@ -226,14 +226,22 @@ type reminderWorker[TD riverdriver.Driver[TTx], TTx any] struct {
 	e *riverEngine[TD, TTx]
 }
 
-// Timeout bounds one run of the job; the lease outlasts it.
-func (w *reminderWorker[TD, TTx]) Timeout(*river.Job[ReminderArgs]) time.Duration {
-	return w.e.q.cfg.JobTimeout
-}
+// Timeout turns River's own timeout off for reminders: Work bounds its run
+// by JobTimeout itself. With a timeout, River also starts a goroutine and
+// two timers per job to watch for stuck jobs, a tenth of the worker's CPU
+// in a batch of cheap jobs; owl's rescue already covers stuck reminders.
+func (w *reminderWorker[TD, TTx]) Timeout(*river.Job[ReminderArgs]) time.Duration { return -1 }
 
 // Work sends the reminder through the Sender, recording its outcome in the
-// transaction that completes the job.
+// transaction that completes the job. One run lasts at most JobTimeout
+// (the sender's RunTimeout, when it is no longer, bounds it with the same
+// timer as the reminder's deadline); the lease outlasts it.
 func (w *reminderWorker[TD, TTx]) Work(ctx context.Context, job *river.Job[ReminderArgs]) error {
+	if rt := w.e.q.sender.RunTimeout; rt <= 0 || rt > w.e.q.cfg.JobTimeout {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.e.q.cfg.JobTimeout)
+		defer cancel()
+	}
 	d, err := sms.ParseDate(job.Args.Date)
 	if err != nil {
 		return river.JobCancel(fmt.Errorf("reminder job %d: %w", job.ID, err))

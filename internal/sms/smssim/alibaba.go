@@ -171,8 +171,8 @@ func (s *Simulator) aliSend(w http.ResponseWriter, r *http.Request, p url.Values
 	// number refuses it whole.
 	recipients := make([]string, len(phones))
 	for i, ph := range phones {
-		e164 := aliE164(ph)
-		if phoneProblem(e164) != "" {
+		e164, problem := aliNumber(ph)
+		if problem != "" {
 			s.stats.rejected.Add(1)
 			// The real service names the number; the message never reaches owl's logs.
 			s.aliFail(w, aliError{200, "isv.MOBILE_NUMBER_ILLEGAL", "Invalid mobile number " + ph + "."})
@@ -281,9 +281,20 @@ func (s *Simulator) aliQuery(w http.ResponseWriter, p url.Values) {
 // aliE164 reads a number as the API takes it: a mainland mobile number
 // without country code, or country code and number.
 func aliE164(ph string) string {
+	e164, _ := aliNumber(ph)
+	return e164
+}
+
+// aliNumber is aliE164 with the number's phoneProblem, which it knows
+// already for a mainland number: checking a number is most of the
+// simulator's work in a batch.
+func aliNumber(ph string) (e164, problem string) {
 	ph = strings.TrimPrefix(ph, "+")
-	if len(ph) == 11 && strings.HasPrefix(ph, "1") && phoneProblem("+86"+ph) == "" {
-		return "+86" + ph
+	if len(ph) == 11 && strings.HasPrefix(ph, "1") {
+		if cn := "+86" + ph; phoneProblem(cn) == "" {
+			return cn, ""
+		}
 	}
-	return "+" + ph
+	e164 = "+" + ph
+	return e164, phoneProblem(e164)
 }

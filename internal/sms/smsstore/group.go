@@ -177,7 +177,9 @@ func NewGroupStore(db *DB, max int, timeout time.Duration) *GroupStore {
 	s.claims = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: func(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
 		return s.claimMany(ctx, reqs, "")
 	}}
-	s.claimIntents = &Group[claimReq, claimRes]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: func(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
+	// One group shares one reference, so that a reference never covers
+	// more than refSpan reminders.
+	s.claimIntents = &Group[claimReq, claimRes]{Max: min(max, refSpan), Parallel: GroupParallel, Timeout: timeout, Exec: func(ctx context.Context, reqs []claimReq) ([]claimRes, error) {
 		return s.claimMany(ctx, reqs, s.intentRef(len(reqs)))
 	}}
 	s.intents = &Group[sms.Intent, bool]{Max: max, Parallel: GroupParallel, Timeout: timeout, Exec: s.Intents}

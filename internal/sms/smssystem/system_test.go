@@ -3,6 +3,7 @@ package smssystem
 import (
 	"context"
 	"os"
+	"runtime/debug"
 	"testing"
 	"time"
 
@@ -52,5 +53,29 @@ func TestBatchSendsEachEligibleUserOnce(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	t.Setenv("GOGC", "") // unset for TuneGC; the runtime read it at start
+	old := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(old)
+	TuneGC(400)
+	if got := debug.SetGCPercent(100); got != 400 {
+		t.Errorf("after TuneGC(400): GOGC %d, want 400", got)
+	}
+	debug.SetGCPercent(800)
+	TuneGC(400) // never lowers it
+	if got := debug.SetGCPercent(100); got != 800 {
+		t.Errorf("TuneGC(400) over 800: GOGC %d, want 800", got)
+	}
+	TuneGC(0) // leaves it
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("TuneGC(0): GOGC %d, want 100", got)
+	}
+	t.Setenv("GOGC", "150")
+	TuneGC(400) // the variable wins
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("TuneGC with GOGC set: GOGC %d, want 100", got)
 	}
 }
