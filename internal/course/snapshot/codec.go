@@ -191,6 +191,10 @@ func (d *decoder) skillOf(ps *pb.Skill) course.Skill {
 // sharing them keeps the in-memory course several times smaller.
 type decoder struct {
 	strs map[string]string
+	// lists and defBuf are buffers for the repeated fields of a message
+	// (see strs).
+	lists  [listBuffers][]string
+	defBuf []course.WordDefinition
 }
 
 func (d *decoder) s(v string) string {

@@ -170,7 +170,11 @@ func (d *decoder) skillChunk(i int, b []byte) (*pb.Skill, course.SkillChallenges
 				return fmt.Errorf("skill: %w", err)
 			}
 		case f.is(2, protowire.BytesType):
-			challenges = append(slices.Clip(challenges), f.b...)
+			if challenges == nil {
+				challenges = f.b // no copy: b outlives the decoding
+			} else {
+				challenges = append(slices.Clip(challenges), f.b...)
+			}
 		}
 		return nil
 	})

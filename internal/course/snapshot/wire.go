@@ -97,13 +97,42 @@ func ints32(dst []int, f field) ([]int, error) {
 // is reports whether f is field num of type typ.
 func (f field) is(num protowire.Number, typ protowire.Type) bool { return f.num == num && f.typ == typ }
 
-// strings collects repeated string fields.
-type strs struct{ list []string }
+// strs collects the values of a repeated string field in one of the
+// decoder's buffers, which the next message reuses, so that a list costs
+// one allocation of its final size: appending to a nil slice allocates at
+// 1, 2, 4, 8... values, and a course has tens of thousands of lists.
+type strs struct {
+	d    *decoder
+	slot int
+	list []string
+}
 
-func (s *strs) add(d *decoder, f field) error {
-	v, err := d.str(f)
+// The decoder's list buffers: lists collected at the same time need
+// different ones.
+const (
+	listTerms = iota
+	listA
+	listB
+	listSolution
+	listBuffers
+)
+
+func (d *decoder) strsIn(slot int) strs { return strs{d: d, slot: slot, list: d.lists[slot][:0]} }
+
+func (s *strs) add(f field) error {
+	v, err := s.d.str(f)
 	s.list = append(s.list, v)
 	return err
+}
+
+// done returns the list (nil when empty, as appending to nil gives) and
+// hands the buffer back.
+func (s *strs) done() []string {
+	s.d.lists[s.slot] = s.list[:0]
+	if len(s.list) == 0 {
+		return nil
+	}
+	return slices.Clone(s.list)
 }
 
 func (d *decoder) wordDefs(dst []course.WordDefinition, f field) ([]course.WordDefinition, error) {
@@ -121,19 +150,20 @@ func (d *decoder) wordDefs(dst []course.WordDefinition, f field) ([]course.WordD
 	return append(dst, w), err
 }
 
-// defsOf returns the definitions as the protobuf path builds them: never
-// nil.
-func defsOf(in []course.WordDefinition) []course.WordDefinition {
-	if in == nil {
+// defsDone returns the definitions collected in the decoder's buffer as
+// the protobuf path builds them (never nil), and hands the buffer back.
+func (d *decoder) defsDone(defs []course.WordDefinition) []course.WordDefinition {
+	d.defBuf = defs[:0]
+	if len(defs) == 0 {
 		return []course.WordDefinition{}
 	}
-	return in
+	return slices.Clone(defs)
 }
 
 // challengeBytes decodes one Challenge message.
 func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 	var meta course.Meta
-	var terms strs
+	terms := d.strsIn(listTerms)
 	var kind protowire.Number
 	var kindBytes []byte
 	err := eachField(b, func(f field) error {
@@ -153,7 +183,7 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 		case f.num == 5 && (f.typ == protowire.BytesType || f.typ == protowire.VarintType):
 			meta.Phrases, err = ints32(meta.Phrases, f)
 		case f.is(6, protowire.BytesType):
-			err = terms.add(d, f)
+			err = terms.add(f)
 		case f.num >= 10 && f.num <= 18 && f.typ == protowire.BytesType:
 			if f.num == kind {
 				// A repeated message field merges: its fields append.
@@ -167,10 +197,10 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 	if err != nil {
 		return nil, err
 	}
-	meta.Terms = terms.list
+	meta.Terms = terms.done()
 	var ch course.Challenge
-	var s1, s2 strs
-	var defs []course.WordDefinition
+	s1, s2 := d.strsIn(listA), d.strsIn(listB)
+	defs := d.defBuf[:0]
 	switch kind {
 	case 10:
 		c := &course.Cards{Type: course.TypeCards, Meta: meta}
@@ -178,7 +208,7 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			var err error
 			switch {
 			case f.is(1, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(2, protowire.BytesType):
 				c.FormInTargetLanguage, err = d.str(f)
 			case f.is(3, protowire.BytesType):
@@ -186,7 +216,7 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			}
 			return err
 		})
-		c.Pictures = s1.list
+		c.Pictures = s1.done()
 		ch = c
 	case 11:
 		c := &course.Options{Type: course.TypeOptions, Meta: meta}
@@ -200,11 +230,11 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			case f.is(3, protowire.BytesType):
 				c.Audio, err = d.str(f)
 			case f.is(4, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			}
 			return err
 		})
-		c.Distractors = s1.list
+		c.Distractors = s1.done()
 		ch = c
 	case 12:
 		c := &course.ShortInput{Type: course.TypeShortInput, Meta: meta}
@@ -212,15 +242,15 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			var err error
 			switch {
 			case f.is(1, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(2, protowire.BytesType):
-				err = s2.add(d, f)
+				err = s2.add(f)
 			case f.is(3, protowire.BytesType):
 				defs, err = d.wordDefs(defs, f)
 			}
 			return err
 		})
-		c.Pictures, c.FormInTargetLanguage, c.Phrase = s1.list, s2.list, defsOf(defs)
+		c.Pictures, c.FormInTargetLanguage, c.Phrase = s1.done(), s2.done(), d.defsDone(defs)
 		ch = c
 	case 13:
 		c := &course.Listening{Type: course.TypeListening, Meta: meta}
@@ -247,22 +277,22 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			case f.is(2, protowire.BytesType):
 				defs, err = d.wordDefs(defs, f)
 			case f.is(3, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(4, protowire.BytesType):
-				var sol strs
+				sol := d.strsIn(listSolution)
 				err = eachField(f.b, func(g field) error {
 					if g.is(1, protowire.BytesType) {
-						return sol.add(d, g)
+						return sol.add(g)
 					}
 					return nil
 				})
-				c.Solutions = append(c.Solutions, sol.list)
+				c.Solutions = append(c.Solutions, sol.done())
 			case f.is(5, protowire.BytesType):
 				c.FormattedSolution, err = d.str(f)
 			}
 			return err
 		})
-		c.Phrase, c.Chips = defsOf(defs), s1.list
+		c.Phrase, c.Chips = d.defsDone(defs), s1.done()
 		ch = c
 	case 15:
 		c := &course.ReverseTranslation{Type: course.TypeReverseTranslation, Meta: meta}
@@ -276,13 +306,13 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			case f.is(3, protowire.BytesType):
 				defs, err = d.wordDefs(defs, f)
 			case f.is(4, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(5, protowire.BytesType):
 				c.FormattedSolution, err = d.str(f)
 			}
 			return err
 		})
-		c.Phrase, c.Answers = defsOf(defs), s1.list
+		c.Phrase, c.Answers = d.defsDone(defs), s1.done()
 		ch = c
 	case 16:
 		c := &course.MissingWord{Type: course.TypeMissingWord, Meta: meta}
@@ -296,7 +326,7 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			case f.is(3, protowire.BytesType):
 				c.Answer, err = d.str(f)
 			case f.is(4, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(5, protowire.BytesType):
 				c.Meaning, err = d.str(f)
 			case f.is(6, protowire.BytesType):
@@ -304,7 +334,7 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			}
 			return err
 		})
-		c.Choices = s1.list
+		c.Choices = s1.done()
 		ch = c
 	case 17:
 		c := &course.Speaking{Type: course.TypeSpeaking, Meta: meta}
@@ -316,13 +346,13 @@ func (d *decoder) challengeBytes(b []byte) (course.Challenge, error) {
 			case f.is(2, protowire.BytesType):
 				c.Meaning, err = d.str(f)
 			case f.is(3, protowire.BytesType):
-				err = s1.add(d, f)
+				err = s1.add(f)
 			case f.is(4, protowire.BytesType):
 				c.Audio, err = d.str(f)
 			}
 			return err
 		})
-		c.Answers = s1.list
+		c.Answers = s1.done()
 		ch = c
 	case 18:
 		c := &course.MatchPairs{Type: course.TypeMatchPairs, Meta: meta, Pairs: []course.Pair{}}
