@@ -177,3 +177,26 @@ func TestGrades(t *testing.T) {
 		t.Error("grades 0 and 5 are valid")
 	}
 }
+
+func TestDays(t *testing.T) {
+	base := time.Date(2026, 3, 29, 0, 59, 59, 999_999_999, time.UTC)
+	for _, d := range []time.Duration{0, time.Nanosecond, time.Second, 36 * time.Hour, 400*24*time.Hour + 7*time.Millisecond, 200 * 365 * 24 * time.Hour} {
+		b := base.Add(d)
+		want := d.Hours() / 24
+		if got := days(base, b); math.Abs(got-want) > 1e-12*math.Max(1, want) {
+			t.Errorf("days(%v) = %v, want %v", d, got, want)
+		}
+		// Zones and monotonic readings do not change the result.
+		if got, again := days(base, b), days(base.In(time.FixedZone("", -7*3600)), b.In(time.FixedZone("", 9*3600))); got != again {
+			t.Errorf("days(%v) = %v in UTC, %v in other zones", d, got, again)
+		}
+	}
+	if got := days(base.Add(time.Hour), base); got != 0 {
+		t.Errorf("days backwards = %v, want 0", got)
+	}
+	now := time.Now()
+	later := now.Add(90 * time.Minute)
+	if got, wall := days(now, later), days(now.Round(0), later.Round(0)); got != wall {
+		t.Errorf("days with monotonic readings = %v, without = %v", got, wall)
+	}
+}

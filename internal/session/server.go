@@ -57,6 +57,10 @@ type APIRequest struct {
 	// Now is an RFC 3339 time; the server's clock when empty.
 	Now  string `json:"now,omitempty"`
 	User User   `json:"user"`
+
+	// now is nowOf parsed, when decodeRequest checked it.
+	now   time.Time
+	nowOf string
 }
 
 // DecodeRequest reads and checks a session request body. Errors are
@@ -96,9 +100,11 @@ func decodeRequest(data []byte, req *APIRequest, reviews *[]Review, set *wordSet
 		return fieldErr("length", "must be between 1 and %d, got %d", MaxLength, req.Length)
 	}
 	if req.Now != "" {
-		if _, err := time.Parse(time.RFC3339Nano, req.Now); err != nil {
+		var err error
+		if req.now, err = time.Parse(time.RFC3339Nano, req.Now); err != nil {
 			return fieldErr("now", "is not an RFC 3339 time: %q", req.Now)
 		}
+		req.nowOf = req.Now
 	}
 	return req.User.validate(set)
 }
@@ -122,8 +128,13 @@ func (s *Service) generate(req *APIRequest, hashes []uint64) (*Session, error) {
 	if !ok {
 		return nil, fieldErr("course", "unknown course %q", req.Course)
 	}
-	now := s.now()
-	if req.Now != "" {
+	var now time.Time
+	switch {
+	case req.Now != "" && req.Now == req.nowOf:
+		now = req.now
+	case req.Now == "":
+		now = s.now()
+	default:
 		var err error
 		if now, err = time.Parse(time.RFC3339Nano, req.Now); err != nil {
 			return nil, fieldErr("now", "is not an RFC 3339 time: %q", req.Now)

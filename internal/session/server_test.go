@@ -334,3 +334,33 @@ func TestDecodeAllocations(t *testing.T) {
 		t.Errorf("%v allocations to decode a request of %d words again, want at most 2", allocs, len(u.Words))
 	}
 }
+
+// TestDecodedNowFollowsEdits: the time decodeRequest parsed is used only
+// while the request's Now is the text it was parsed from.
+func TestDecodedNowFollowsEdits(t *testing.T) {
+	c := demoCourse(t)
+	svc := NewService(newGenerator(), fakeCourses{"owl-demo": {Course: c}}, func() time.Time { return now }, 0, slog.New(slog.DiscardHandler))
+	req, err := DecodeRequest(strings.NewReader(`{"course":"owl-demo","skill":"102","length":6,"seed":5,"now":"2026-05-04T10:00:00Z",
+		"user":{"words":[{"word":"hola","history":[{"at":"2026-05-02T09:00:00Z","grade":1}]}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whys := func() []string {
+		s, err := svc.Generate(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, it := range s.Challenges {
+			out = append(out, it.WhyText())
+		}
+		return out
+	}
+	if got := whys(); !slices.Contains(got, "missed 2 days ago") {
+		t.Fatalf("whys %v: want the word missed 2 days before now", got)
+	}
+	req.Now = "2026-05-05T10:00:00Z"
+	if got := whys(); !slices.Contains(got, "missed 3 days ago") {
+		t.Errorf("whys %v after moving now a day on: want the word missed 3 days ago", got)
+	}
+}
