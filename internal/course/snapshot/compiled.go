@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"runtime"
+	"slices"
 	"sync/atomic"
 
 	"github.com/owlstack/owl/internal/course"
@@ -80,9 +81,10 @@ type ChallengeRef struct {
 func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges) *Course {
 	out := &Course{Header: h, Course: c}
 	i := 0
+	x := newIndexer()
 	for m := range c.Modules {
 		for s := range c.Modules[m].Skills {
-			out.Skills = append(out.Skills, newSkill(&c.Modules[m].Skills[s], m, challenges[i]))
+			out.Skills = append(out.Skills, newSkill(&c.Modules[m].Skills[s], m, challenges[i], x))
 			i++
 			runtime.Gosched() // a server indexes new versions while it serves
 		}
@@ -92,44 +94,127 @@ func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges)
 	return out
 }
 
-// newSkill indexes skill sk of module m and its challenges sc.
-func newSkill(sk *course.Skill, m int, sc course.SkillChallenges) Skill {
+// newSkill indexes skill sk of module m and its challenges sc, with x's
+// scratch space.
+func newSkill(sk *course.Skill, m int, sc course.SkillChallenges, x *indexer) Skill {
 	skill := Skill{
-		Skill:            sk,
-		Module:           m,
-		OpaqueID:         sc.ID,
-		Levels:           sc.Levels,
-		Challenges:       sc.Challenges,
-		WordChallenges:   make([][]int32, len(sk.Words)),
-		PhraseChallenges: make([][]int32, len(sk.Phrases)),
-		SameID:           make([]int32, len(sc.Challenges)),
-		terms:            make(map[string][]int32),
-		encoded:          make([]atomic.Pointer[[]byte], len(sc.Challenges)),
+		Skill:    sk,
+		Module:   m,
+		OpaqueID: sc.ID,
+		Levels:   sc.Levels,
+		// The three indexes are counted first, then sliced from one
+		// array each: appending to each list in turn would allocate, then
+		// drop, several times the memory they keep.
+		Challenges: sc.Challenges,
+		SameID:     make([]int32, len(sc.Challenges)),
+		encoded:    make([]atomic.Pointer[[]byte], len(sc.Challenges)),
 	}
-	firstByID := make(map[string]int32, len(sc.Challenges))
+	x.reset()
+	nw, np := len(sk.Words), len(sk.Phrases)
+	items := x.zeroCounts(nw + np)
+	refs := 0
 	for ci, ch := range sc.Challenges {
 		meta := ch.Metadata()
-		first, ok := firstByID[meta.ID]
+		first, ok := x.ids[meta.ID]
 		if !ok {
 			first = int32(ci)
-			firstByID[meta.ID] = first
+			x.ids[meta.ID] = first
 		}
 		skill.SameID[ci] = first
 		for _, w := range meta.Words {
-			if w >= 0 && w < len(skill.WordChallenges) {
-				skill.WordChallenges[w] = append(skill.WordChallenges[w], int32(ci))
+			if w >= 0 && w < nw {
+				items[w]++
+				refs++
 			}
 		}
 		for _, p := range meta.Phrases {
-			if p >= 0 && p < len(skill.PhraseChallenges) {
-				skill.PhraseChallenges[p] = append(skill.PhraseChallenges[p], int32(ci))
+			if p >= 0 && p < np {
+				items[nw+p]++
+				refs++
 			}
 		}
 		for _, t := range meta.Terms {
-			skill.terms[t] = append(skill.terms[t], int32(ci))
+			k, ok := x.termNum[t]
+			if !ok {
+				k = int32(len(x.terms))
+				x.termNum[t] = k
+				x.terms = append(x.terms, t)
+			}
+			x.termRefs = append(x.termRefs, k, int32(ci))
 		}
 	}
+	lists := make([][]int32, nw+np)
+	carve(lists, items, refs)
+	for ci, ch := range sc.Challenges {
+		meta := ch.Metadata()
+		for _, w := range meta.Words {
+			if w >= 0 && w < nw {
+				lists[w] = append(lists[w], int32(ci))
+			}
+		}
+		for _, p := range meta.Phrases {
+			if p >= 0 && p < np {
+				lists[nw+p] = append(lists[nw+p], int32(ci))
+			}
+		}
+	}
+	skill.WordChallenges, skill.PhraseChallenges = lists[:nw:nw], lists[nw:]
+
+	perTerm := x.zeroCounts(len(x.terms))
+	for i := 0; i < len(x.termRefs); i += 2 {
+		perTerm[x.termRefs[i]]++
+	}
+	byTerm := make([][]int32, len(x.terms))
+	carve(byTerm, perTerm, len(x.termRefs)/2)
+	for i := 0; i < len(x.termRefs); i += 2 {
+		k := x.termRefs[i]
+		byTerm[k] = append(byTerm[k], x.termRefs[i+1])
+	}
+	skill.terms = make(map[string][]int32, len(x.terms))
+	for k, t := range x.terms {
+		skill.terms[t] = byTerm[k]
+	}
 	return skill
+}
+
+// carve gives each list with a count room for that many values in one new
+// array of total values; lists with none stay nil.
+func carve(lists [][]int32, counts []int32, total int) {
+	arena := make([]int32, total)
+	off := 0
+	for i, n := range counts {
+		if n > 0 {
+			lists[i] = arena[off : off : off+int(n)]
+			off += int(n)
+		}
+	}
+}
+
+// indexer is the scratch space of newSkill, reused from one skill to the
+// next.
+type indexer struct {
+	ids      map[string]int32 // a challenge id: the first challenge with it
+	termNum  map[string]int32 // a term: its index in terms
+	terms    []string
+	termRefs []int32 // pairs of a term's index and a challenge's
+	counts   []int32
+}
+
+func newIndexer() *indexer {
+	return &indexer{ids: make(map[string]int32), termNum: make(map[string]int32)}
+}
+
+func (x *indexer) reset() {
+	clear(x.ids)
+	clear(x.termNum)
+	x.terms, x.termRefs = x.terms[:0], x.termRefs[:0]
+}
+
+// zeroCounts returns n zero counters, valid until the next call.
+func (x *indexer) zeroCounts(n int) []int32 {
+	x.counts = slices.Grow(x.counts[:0], n)[:n]
+	clear(x.counts)
+	return x.counts
 }
 
 // index builds the indexes over all skills, taking the word and phrase

@@ -90,6 +90,7 @@ func Reload(prev *Course, data []byte) (*Course, error) {
 		}
 	}
 	out := &Course{Header: h, Course: c, Skills: make([]Skill, 0, nskills)}
+	x := newIndexer()
 	hasHLR := false
 	m := 0 // the module of the next skill
 	for i := 1; i < len(h.chunks); i++ {
@@ -117,7 +118,7 @@ func Reload(prev *Course, data []byte) (*Course, error) {
 					return nil, corrupt("%s: %v", ch.name(i, len(out.Skills)), err)
 				}
 				c.Modules[m].Skills = append(c.Modules[m].Skills, d.skillOf(ps))
-				sk = newSkill(&c.Modules[m].Skills[len(c.Modules[m].Skills)-1], m, sc)
+				sk = newSkill(&c.Modules[m].Skills[len(c.Modules[m].Skills)-1], m, sc, x)
 				sk.sum = ch.sum
 				out.stats.DecodedSkills++
 				runtime.Gosched() // let requests run
@@ -347,7 +348,7 @@ const yieldEvery = 64
 // It reads the message as proto.Unmarshal does: the last value of a
 // scalar field wins, and fields this owl does not know are skipped.
 func (d *decoder) skillBytes(i int, v []byte) (course.SkillChallenges, error) {
-	var sc course.SkillChallenges
+	sc := course.SkillChallenges{Challenges: make([]course.Challenge, 0, countChallenges(v))}
 	for b := v; len(b) > 0; {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
@@ -394,8 +395,30 @@ func (d *decoder) skillBytes(i int, v []byte) (course.SkillChallenges, error) {
 			b = b[m:]
 		}
 	}
-	if sc.Challenges == nil {
-		sc.Challenges = []course.Challenge{}
-	}
 	return sc, nil
+}
+
+// countChallenges returns how many challenges the SkillChallenges message
+// v holds, at most: the fields numbered 3 that are length-delimited,
+// counted until the first malformed field, which skillBytes reports. It
+// stops at maxPrealloc, so that a crafted message of many tiny fields
+// does not make skillBytes allocate many times its size up front.
+func countChallenges(v []byte) int {
+	const maxPrealloc = 1 << 16
+	n := 0
+	for b := v; len(b) > 0 && n < maxPrealloc; {
+		num, typ, m := protowire.ConsumeTag(b)
+		if m < 0 {
+			break
+		}
+		b = b[m:]
+		if num == 3 && typ == protowire.BytesType {
+			n++
+		}
+		if m = protowire.ConsumeFieldValue(num, typ, b); m < 0 {
+			break
+		}
+		b = b[m:]
+	}
+	return n
 }

@@ -260,3 +260,36 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestIndexesAreComplete rebuilds every skill's indexes the plain way,
+// one append per reference, and compares.
+func TestIndexesAreComplete(t *testing.T) {
+	sc := loadedSmall(t)
+	for s := range sc.Skills {
+		sk := &sc.Skills[s]
+		words := make([][]int32, len(sk.Words))
+		phrases := make([][]int32, len(sk.Phrases))
+		terms := map[string][]int32{}
+		for ci, ch := range sk.Challenges {
+			m := ch.Metadata()
+			for _, w := range m.Words {
+				words[w] = append(words[w], int32(ci))
+			}
+			for _, p := range m.Phrases {
+				phrases[p] = append(phrases[p], int32(ci))
+			}
+			for _, term := range m.Terms {
+				terms[term] = append(terms[term], int32(ci))
+			}
+		}
+		if d := cmp.Diff(words, sk.WordChallenges); d != "" {
+			t.Errorf("skill %s word index (-want +got):\n%s", sk.ID, d)
+		}
+		if d := cmp.Diff(phrases, sk.PhraseChallenges); d != "" {
+			t.Errorf("skill %s phrase index (-want +got):\n%s", sk.ID, d)
+		}
+		if d := cmp.Diff(terms, sk.terms); d != "" {
+			t.Errorf("skill %s term index (-want +got):\n%s", sk.ID, d)
+		}
+	}
+}
