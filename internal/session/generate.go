@@ -120,11 +120,12 @@ type cand struct {
 // Generate returns the session for req from course c. Errors about the
 // request are *FieldError.
 func (g *Generator) Generate(c *snapshot.Course, req Request) (*Session, error) {
-	return g.generate(c, &req, false)
+	return g.generate(c, &req, false, new(Session))
 }
 
-// generate is Generate; valid says the user state is already checked.
-func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool) (*Session, error) {
+// generate is Generate into dst, whose Challenges' memory it reuses; valid
+// says the user state is already checked.
+func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool, dst *Session) (*Session, error) {
 	sc := g.scratch.Get().(*scratch)
 	defer g.scratch.Put(sc)
 	if !valid {
@@ -154,11 +155,13 @@ func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool) (*Ses
 	p.rng.Seed(req.Seed, seedOf(req.User.ID, req.Skill))
 	p.resolve()
 
-	s := &Session{
+	s := dst
+	*s = Session{
 		ID:            sessionID(c, req),
 		Course:        c.Header.CourseID,
 		CourseVersion: c.Header.CourseVersion,
 		Skill:         req.Skill,
+		Challenges:    s.Challenges[:0],
 		course:        c,
 	}
 	if skill >= 0 {
@@ -166,7 +169,7 @@ func (g *Generator) generate(c *snapshot.Course, req *Request, valid bool) (*Ses
 	} else {
 		p.planPractice()
 	}
-	s.Challenges = p.order()
+	s.Challenges = p.order(s.Challenges)
 	s.ShortBy = length - len(s.Challenges)
 	return s, nil
 }
@@ -886,7 +889,7 @@ func (p *planner) planPractice() {
 // order places the planned challenges, then the fill, in the first order
 // that keeps every introduction before the exercises that need it and
 // never puts three challenges of one type in a row.
-func (p *planner) order() []Item {
+func (p *planner) order(out []Item) []Item {
 	sc := p.s
 	cands := append(sc.cands[:0], sc.plan...)
 	done := sc.done[:0]
@@ -895,7 +898,7 @@ func (p *planner) order() []Item {
 	}
 	defer func() { sc.cands, sc.done = cands, done }()
 	filled := 0 // of sc.fill, in cands
-	out := make([]Item, 0, p.length)
+	out = slices.Grow(out[:0], p.length)
 	for len(out) < p.length {
 		found := -1
 		for i := range cands {

@@ -311,7 +311,10 @@ func TestConcurrentRequests(t *testing.T) {
 
 // TestDecodeAllocations keeps request decoding allocation-free per word:
 // the body's strings are shared, histories share one arena.
-func TestDecodeAllocations(t *testing.T) {
+// demoRequest is a request for a session of the demo course for a learner
+// who has answered every word and phrase once.
+func demoRequest(t *testing.T, skill string, length int) []byte {
+	t.Helper()
 	c := demoCourse(t)
 	var u User
 	for _, sk := range c.Skills {
@@ -321,7 +324,15 @@ func TestDecodeAllocations(t *testing.T) {
 			}
 		}
 	}
-	body, _ := json.Marshal(APIRequest{Course: "owl-demo", Skill: "101", Now: now.Format(time.RFC3339), User: u})
+	body, err := json.Marshal(APIRequest{Course: "owl-demo", Skill: skill, Length: length, Now: now.Format(time.RFC3339), User: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func TestDecodeAllocations(t *testing.T) {
+	body := demoRequest(t, "101", 0)
 	var req APIRequest
 	var reviews []Review
 	var set wordSet
@@ -331,7 +342,7 @@ func TestDecodeAllocations(t *testing.T) {
 		}
 	})
 	if allocs > 2 {
-		t.Errorf("%v allocations to decode a request of %d words again, want at most 2", allocs, len(u.Words))
+		t.Errorf("%v allocations to decode a request of %d words again, want at most 2", allocs, len(req.User.Words))
 	}
 }
 
@@ -362,5 +373,31 @@ func TestDecodedNowFollowsEdits(t *testing.T) {
 	req.Now = "2026-05-05T10:00:00Z"
 	if got := whys(); !slices.Contains(got, "missed 3 days ago") {
 		t.Errorf("whys %v after moving now a day on: want the word missed 3 days ago", got)
+	}
+}
+
+// TestServeAllocations: the server's work on a request, with its memory
+// reused from the request before, allocates the session's id and nothing
+// else, so that requests are not the ones the collector makes pay for a
+// course refresh's garbage.
+func TestServeAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes the generator's pool drop its scratch memory at random")
+	}
+	c := demoCourse(t)
+	courses := fakeCourses{"owl-demo": {Course: c, Manifest: coursestore.Manifest{Course: "owl-demo", Version: 1}}}
+	svc := NewService(newGenerator(), courses, time.Now, 0, slog.New(slog.DiscardHandler))
+	x := new(exchange)
+	x.body.Write(demoRequest(t, "102", 8))
+	allocs := testing.AllocsPerRun(20, func() {
+		if err, encErr := svc.serve(x); err != nil || encErr != nil {
+			t.Fatal(err, encErr)
+		}
+	})
+	if len(x.sess.Challenges) != 8 {
+		t.Fatalf("%d challenges, want 8", len(x.sess.Challenges))
+	}
+	if allocs > 1 {
+		t.Errorf("%v allocations to serve a request again, want at most 1 (the session id)", allocs)
 	}
 }
