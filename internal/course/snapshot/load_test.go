@@ -301,15 +301,21 @@ func TestLookupHash(t *testing.T) {
 	}
 }
 
-// loadedSmall compiles the small generated course and loads it.
-func loadedSmall(t *testing.T) *Course {
+// compiledSmall is the snapshot of the small generated course.
+func compiledSmall(t *testing.T) []byte {
 	t.Helper()
 	c, ch := generated(t, small)
 	data, err := Compile(header(), c, ch)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sc, err := Load(data)
+	return data
+}
+
+// loadedSmall compiles the small generated course and loads it.
+func loadedSmall(t *testing.T) *Course {
+	t.Helper()
+	sc, err := Load(compiledSmall(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,11 +328,7 @@ func loadedSmall(t *testing.T) *Course {
 // the bubble (a decoder pooled from inside it made the second load a
 // fatal error).
 func TestLoadInAndOutOfABubble(t *testing.T) {
-	c, ch := generated(t, small)
-	data, err := Compile(header(), c, ch)
-	if err != nil {
-		t.Fatal(err)
-	}
+	data := compiledSmall(t)
 	synctest.Test(t, func(t *testing.T) {
 		if _, err := Load(data); err != nil {
 			t.Fatal(err)
