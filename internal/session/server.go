@@ -153,10 +153,10 @@ func (s *Service) generate(req *APIRequest, hashes []uint64, dst *Session) (*Ses
 // exchange is the memory of one request and its answer, reused through a
 // pool: the body, the decoded request (whose strings share the body), the
 // session and the encoded answer. Nothing decoded from a body outlives its
-// request. A request that allocates nothing (but its session's id) is
-// never asked to help the garbage collector, whose assists would otherwise
-// add tens of microseconds to some requests whenever a course refresh
-// keeps the collector busy.
+// request. Beyond net/http's own, a request allocates only its session's
+// id: the collector makes a goroutine help it mark in proportion to what
+// it allocates, tens of microseconds at a time, while a course refresh
+// keeps it busy.
 type exchange struct {
 	body    bytes.Buffer
 	req     APIRequest

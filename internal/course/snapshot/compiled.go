@@ -98,17 +98,17 @@ func NewCourse(h *Header, c *course.Course, challenges []course.SkillChallenges)
 // scratch space.
 func newSkill(sk *course.Skill, m int, sc course.SkillChallenges, x *indexer) Skill {
 	skill := Skill{
-		Skill:    sk,
-		Module:   m,
-		OpaqueID: sc.ID,
-		Levels:   sc.Levels,
-		// The three indexes are counted first, then sliced from one
-		// array each: appending to each list in turn would allocate, then
-		// drop, several times the memory they keep.
+		Skill:      sk,
+		Module:     m,
+		OpaqueID:   sc.ID,
+		Levels:     sc.Levels,
 		Challenges: sc.Challenges,
 		SameID:     make([]int32, len(sc.Challenges)),
 		encoded:    make([]atomic.Pointer[[]byte], len(sc.Challenges)),
 	}
+	// The word and phrase index and the term index are counted first,
+	// then sliced from one array each: appending to each list in turn
+	// would allocate, then drop, several times the memory they keep.
 	x.reset()
 	nw, np := len(sk.Words), len(sk.Phrases)
 	items := x.zeroCounts(nw + np)
