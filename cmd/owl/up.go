@@ -147,6 +147,7 @@ func startAll(ctx context.Context, p *process, cfg *allConfig) error {
 	httpserver.HandleOps(p.mux, p.health, p.reg)
 	p.mux.HandleFunc("GET /{$}", page.ServeHTML)
 	p.mux.HandleFunc("GET /api/v1/components", page.ServeJSON)
+	p.mux.HandleFunc("GET /favicon.ico", landing.ServeFavicon)
 
 	fmt.Fprintf(p.stdout, "owl %s is up\n", versionString())
 	fmt.Fprintf(p.stdout, "  %-14s %s/\n", "landing page", web.URL())

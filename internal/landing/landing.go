@@ -84,3 +84,14 @@ func (p *Page) ServeJSON(w http.ResponseWriter, r *http.Request) {
 		Components []Status `json:"components"`
 	}{p.Version, p.Statuses(r.Context())})
 }
+
+//go:embed favicon.svg
+var favicon []byte
+
+// ServeFavicon serves owl's icon, for the /favicon.ico that browsers ask
+// for (they read an SVG served there).
+func ServeFavicon(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "max-age=86400")
+	_, _ = w.Write(favicon) // a client gone away is not our error
+}

@@ -66,3 +66,11 @@ func TestServeJSON(t *testing.T) {
 		t.Errorf("json = %s", rec.Body)
 	}
 }
+
+func TestServeFavicon(t *testing.T) {
+	w := httptest.NewRecorder()
+	ServeFavicon(w, httptest.NewRequest("GET", "/favicon.ico", nil))
+	if w.Code != 200 || w.Header().Get("Content-Type") != "image/svg+xml" || !strings.HasPrefix(w.Body.String(), "<svg ") {
+		t.Fatalf("status %d, type %q, body %.40q", w.Code, w.Header().Get("Content-Type"), w.Body.String())
+	}
+}
