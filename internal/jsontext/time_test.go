@@ -79,3 +79,47 @@ func TestParseUTCReadsEveryUTCTime(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkParseUTC reads times as encoding/json writes them (0 to 9
+// fraction digits, the trailing zeros cut), against the baseline of
+// time.Time's UnmarshalJSON on the same times in the same run.
+func BenchmarkParseUTC(b *testing.B) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var times []string
+	for range 512 {
+		tm := time.Unix(1.7e9+rng.Int64N(1e8), rng.Int64N(1e9)).UTC()
+		tm = tm.Truncate(time.Duration(pow10[rng.IntN(10)]))
+		times = append(times, tm.Format(time.RFC3339Nano))
+	}
+	quoted := make([][]byte, len(times))
+	for i, s := range times {
+		quoted[i] = []byte(`"` + s + `"`)
+	}
+	var base float64
+	b.Run("baseline=UnmarshalJSON", func(b *testing.B) {
+		var tm time.Time
+		for b.Loop() {
+			for _, q := range quoted {
+				if err := tm.UnmarshalJSON(q); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		base = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		b.ReportMetric(base/float64(len(times)), "ns/time")
+	})
+	b.Run("ParseUTC", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range times {
+				if _, ok := ParseUTC(s); !ok {
+					b.Fatal(s)
+				}
+			}
+		}
+		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		b.ReportMetric(per/float64(len(times)), "ns/time")
+		if base > 0 {
+			b.ReportMetric(per/base, "x-baseline")
+		}
+	})
+}

@@ -114,23 +114,53 @@ func BenchmarkGenerate(b *testing.B) {
 }
 
 // BenchmarkDecodeRequest measures decoding and checking the body of the
-// HTTP benchmark: a request for a learner with 500 reviewed words.
+// HTTP benchmark: a request for a learner with 500 reviewed words. Its
+// baselines, in the same run, read the same body with encoding/json: only
+// checking that it is JSON (json.Valid), and decoding it into the request
+// (json.Unmarshal).
 func BenchmarkDecodeRequest(b *testing.B) {
 	if testing.Short() {
 		b.Skip("builds a 2,000-word course; skipped with -short")
 	}
 	_, body := largeRequest(b)
-	var req APIRequest
-	var reviews []Review
-	var set wordSet
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for b.Loop() {
-		if err := decodeRequest(body, &req, &reviews, &set); err != nil {
-			b.Fatal(err)
+	var valid, unmarshal float64
+	b.Run("baseline=json.Valid", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if !json.Valid(body) {
+				b.Fatal("invalid body")
+			}
 		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(req.User.Words)), "ns/word")
+		valid = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("baseline=json.Unmarshal", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			var req APIRequest
+			if err := json.Unmarshal(body, &req); err != nil {
+				b.Fatal(err)
+			}
+		}
+		unmarshal = float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+	})
+	b.Run("owl", func(b *testing.B) {
+		var req APIRequest
+		var reviews []Review
+		var set wordSet
+		b.ReportAllocs()
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			if err := decodeRequest(body, &req, &reviews, &set); err != nil {
+				b.Fatal(err)
+			}
+		}
+		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
+		b.ReportMetric(per/float64(len(req.User.Words)), "ns/word")
+		if valid > 0 && unmarshal > 0 {
+			b.ReportMetric(per/valid, "x-json.Valid")
+			b.ReportMetric(per/unmarshal, "x-json.Unmarshal")
+		}
+	})
 }
 
 // largeRequest is the body of the HTTP benchmark: a session in the

@@ -253,7 +253,7 @@ func (d *decoder) canonFloat(i int) (f float64, next int, ok bool) {
 		j++
 		fracStart := j
 		for digits <= 11 && len(data)-j >= 8 {
-			v, ok := eightDigits(data[j : j+8])
+			v, ok := jsontext.EightDigits(jsontext.LE64(d.src, j))
 			if !ok {
 				break
 			}

@@ -145,10 +145,14 @@ func TestCanonFloatAsParseFloat(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := newDecoder([]byte(lit+","), nil)
-		got, next, ok := d.canonFloat(0)
-		if !ok || next != len(lit) || math.Float64bits(got) != math.Float64bits(want) {
-			t.Fatalf("canonFloat(%s) = %v, %d, %v; strconv %v", lit, got, next, ok, want)
+		// Near the end of the body, and with room for eight bytes at a
+		// time, followed by digits that are not the literal's.
+		for _, after := range []string{",", `,"difficulty":5.123456789012345}`, "}]}" + strings.Repeat("9", 40)} {
+			d := newDecoder([]byte(lit+after), nil)
+			got, next, ok := d.canonFloat(0)
+			if !ok || next != len(lit) || math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("canonFloat(%s) before %q = %v, %d, %v; strconv %v", lit, after, got, next, ok, want)
+			}
 		}
 		var m uint64
 		digits, exp := 0, 0
@@ -177,24 +181,6 @@ func TestCanonFloatAsParseFloat(t *testing.T) {
 	}
 }
 
-func TestEightDigits(t *testing.T) {
-	for _, s := range []string{"00000000", "12345678", "99999999", "90000001"} {
-		want, _ := strconv.ParseUint(s, 10, 64)
-		if got, ok := eightDigits([]byte(s)); !ok || got != want {
-			t.Errorf("eightDigits(%s) = %d, %v", s, got, ok)
-		}
-	}
-	for i := range 8 {
-		for _, c := range []byte{'/', ':', ' ', 0, 0x80, 0xff, 'a', '.', 0x39 + 0x80} {
-			b := []byte("12345678")
-			b[i] = c
-			if _, ok := eightDigits(b); ok {
-				t.Errorf("eightDigits(%q) ok", b)
-			}
-		}
-	}
-}
-
 // TestCanonStringAsRawString puts every kind of byte at every offset of
 // strings long enough for the eight-byte scan.
 func TestCanonStringAsRawString(t *testing.T) {
@@ -220,6 +206,20 @@ func TestCanonStringAsRawString(t *testing.T) {
 				if ok && (got != want || next != raw.pos) {
 					t.Fatalf("canonString(%q) = %q, %d; rawString %q, %d", b, got, next, want, raw.pos)
 				}
+			}
+		}
+	}
+}
+
+// TestCanonFloatRefuses checks that literals outside canonFloat's form
+// are left to the general decoder, both near the end of the body and with
+// room to read eight digits at a time.
+func TestCanonFloatRefuses(t *testing.T) {
+	for _, lit := range []string{"01", "-01.5", "00.5", "1.", "-", "-.5", ".5", "1e5", "1.5E-3", "1.5e", "+1", "1.5.", "x"} {
+		for _, after := range []string{",", "," + strings.Repeat("1", 40)} {
+			d := newDecoder([]byte(lit+after), nil)
+			if f, next, ok := d.canonFloat(0); ok && next == len(lit) {
+				t.Errorf("canonFloat(%q) before %q = %v, %d, ok", lit, after, f, next)
 			}
 		}
 	}

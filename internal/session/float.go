@@ -1,7 +1,6 @@
 package session
 
 import (
-	"encoding/binary"
 	"math"
 	"math/bits"
 )
@@ -153,19 +152,4 @@ func nearestQuotient(m uint64, k int) (float64, bool) {
 		}
 	}
 	return 0, false
-}
-
-// eightDigits returns the value of the 8 ASCII digits at b[0:8], ok false
-// when they are not all digits.
-func eightDigits(b []byte) (uint64, bool) {
-	v := binary.LittleEndian.Uint64(b)
-	// Every byte is '0' to '9' when its high nibble is 3 and adding 6
-	// does not carry out of its low nibble.
-	if v&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 || (v+0x0606060606060606)&0xF0F0F0F0F0F0F0F0 != 0x3030303030303030 {
-		return 0, false
-	}
-	v -= 0x3030303030303030
-	v = v*10 + v>>8 // pairs of digits in every other byte
-	v = ((v&0x000000FF000000FF)*(100+1000000<<32) + (v>>16&0x000000FF000000FF)*(1+10000<<32)) >> 32
-	return v, true
 }
