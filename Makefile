@@ -4,7 +4,7 @@ TOOLS    := $(GO) tool -modfile=tools/go.mod
 PKGS     := ./...
 ARGS     ?=
 
-.PHONY: proto up build test test-go test-e2e check fmt-check vet staticcheck lint fuzz-seeds bench-once bench w3c-suite tidy-check clean
+.PHONY: proto up build test test-go test-e2e check fmt-check vet staticcheck lint fuzz-seeds bench-once bench w3c-suite json-floor tidy-check clean
 
 ## up: run the whole platform in one process (owl up); pass flags with ARGS="--addr 127.0.0.1:9090"
 up:
@@ -56,6 +56,10 @@ bench:
 ## w3c-suite: run the W3C trace-context test suite against owl (W3C_SUITE_DIR=the suite's test/ folder; downloads nothing)
 w3c-suite:
 	W3C_SUITE_DIR=$(W3C_SUITE_DIR) scripts/w3c-suite.sh
+
+## json-floor: time owl's session request decoder against simdjson on the same body (needs g++ and libsimdjson-dev)
+json-floor:
+	scripts/json-floor/run.sh
 
 tidy-check:
 	$(GO) mod tidy -diff
