@@ -56,7 +56,7 @@ func TestUpServesSessions(t *testing.T) {
 	if status != 400 || s["field"] != "skill" {
 		t.Errorf("unknown skill: %d %v", status, s)
 	}
-	if status, body := get(t, url+"/sessions/demo"); status != 200 || !strings.Contains(body, "missed 3 days ago") || !strings.Contains(body, "new L1") {
+	if status, body := get(t, url+"/sessions/demo"); status != 200 || !strings.Contains(body, "missed 3 days ago") || !strings.Contains(body, "missed one of them three days ago") || !strings.Contains(body, "new L1") {
 		t.Errorf("GET /sessions/demo = %d:\n%s", status, body)
 	}
 	if status, body := get(t, url+"/openapi.json"); status != 200 || !strings.Contains(body, `"/v1/sessions"`) {

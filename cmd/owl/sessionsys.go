@@ -41,8 +41,9 @@ func startSessions(p *process, cache *coursecache.Cache) {
 	})
 }
 
-// demoLearner has learned the demo course's greetings a week ago, missed
-// one of them two days ago, and starts the animals skill.
+// demoLearner has answered the demo course's greetings over the last
+// nine days, missed one of them three days ago, and starts the animals
+// skill.
 func demoLearner(now time.Time) session.User {
 	day := 24 * time.Hour
 	learned := func(word string, grades ...memory.Grade) session.WordState {
@@ -68,7 +69,7 @@ var demoPage = template.Must(template.New("demo").Parse(`<!doctype html>
 </head><body>
 <h1>A session for a demo learner</h1>
 <p>Course <code>{{.Session.Course}}</code> version {{.Session.CourseVersion}}, skill {{.Session.Skill}}{{if .Session.Level}}, new material of level {{.Session.Level}}{{end}}.
-The learner knows the greetings and missed one two days ago. <a href="/openapi.json">API</a></p>
+The learner has answered the greetings over the last nine days and missed one of them three days ago. <a href="/openapi.json">API</a></p>
 <table><thead><tr><th>#</th><th>type</th><th>challenge</th><th>skill</th><th>why</th></tr></thead><tbody>
 {{range $i, $c := .Rows}}<tr><td>{{$c.N}}</td><td>{{$c.Type}}</td><td>{{$c.Prompt}}</td><td>{{$c.Skill}}</td><td>{{$c.Why}}</td></tr>
 {{end}}</tbody></table>
