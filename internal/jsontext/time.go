@@ -107,6 +107,8 @@ func daysIn(month, year int) int {
 	return 31
 }
 
+// isLeap reports whether year (0 to 9999) is a leap year of the
+// proleptic Gregorian calendar.
 func isLeap(year int) bool {
 	y := uint(year)
 	return y%4 == 0 && (y%100 != 0 || y%400 == 0)
